@@ -1,0 +1,52 @@
+// Loads test/vectors/frames.json and converts between its JSON frames (byte strings as hex) and Frame objects.
+import { readFileSync } from 'node:fs';
+import type { DecodeError, DecoderOptions, Frame } from '../../src/protocol/index.js';
+
+/** A frame as the vectors file writes it: every Buffer field is a lowercase hex string. */
+export type JsonFrame = Record<string, string | number | boolean>;
+
+export interface FrameVector {
+  name: string;
+  hex: string;
+  frame: JsonFrame;
+  note?: string;
+}
+
+export interface InvalidVector {
+  name: string;
+  hex: string;
+  options?: DecoderOptions;
+  error: Pick<DecodeError, 'code' | 'looksLikeHttp' | 'version'>;
+  errorAfterBytes: number;
+  framesBefore: number;
+}
+
+export interface Vectors {
+  version: number;
+  preface: { hex: string; magic: string; version: number };
+  frames: FrameVector[];
+  nonCanonical: FrameVector[];
+  invalid: InvalidVector[];
+}
+
+export const vectors: Vectors = JSON.parse(
+  readFileSync(new URL('../vectors/frames.json', import.meta.url), 'utf8'),
+) as Vectors;
+
+const BYTE_FIELDS = new Set(['token', 'credentials', 'payload']);
+
+export function toJson(frame: Frame): JsonFrame {
+  const out: JsonFrame = {};
+  for (const [key, value] of Object.entries(frame)) {
+    out[key] = Buffer.isBuffer(value) ? value.toString('hex') : (value as string | number | boolean);
+  }
+  return out;
+}
+
+export function fromJson(json: JsonFrame): Frame {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json)) {
+    out[key] = BYTE_FIELDS.has(key) ? Buffer.from(value as string, 'hex') : value;
+  }
+  return out as unknown as Frame;
+}
