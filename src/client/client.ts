@@ -1,0 +1,245 @@
+// connect: dials, says HELLO, and keeps the session alive across connections — on a death it reconnects
+// with backoff and resumes the session (token + last sequence received) so that nothing is lost or
+// duplicated. The per-connection work (frames, PINGs, death) belongs to the Transport.
+import net from 'node:net';
+import tls from 'node:tls';
+import { checkOption, LifelineError } from '../errors.js';
+import { deriveKeepAlive, type KeepAliveOptions } from '../keepalive/index.js';
+import type { Frame, WelcomeFrame } from '../protocol/frames.js';
+import type { DeathReport } from '../session/death.js';
+import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
+import { type HeartbeatOptions, resolveHeartbeat, type ResolvedHeartbeat } from '../session/options.js';
+import { Transport } from '../session/transport.js';
+import { type BackoffOptions, backoffDelay, validateBackoff } from './backoff.js';
+
+export interface ClientOptions extends HeartbeatOptions, EndpointOptions {
+  host?: string;
+  port: number;
+  /** Local address to bind (a source address), as in net.connect. */
+  localAddress?: string;
+  family?: number;
+  /** TLS client options (ca, servername, cert, key...), or true for the defaults: the client speaks TLS. */
+  tls?: tls.ConnectionOptions | true;
+  /** Sent in HELLO for the server's authenticate() hook (strings are sent as UTF-8). */
+  credentials?: string | Buffer;
+  /**
+   * Reconnect after a death (not after close()). Default true, with the default backoff; an object tunes
+   * the backoff; false ends the client at the first death.
+   */
+  reconnect?: boolean | BackoffOptions;
+  /** How long a TCP (and TLS) connect may take before the attempt is abandoned, in ms. Default 10000. */
+  connectTimeout?: number;
+  /** How long the server has to answer HELLO with WELCOME, in ms. Default 10000. */
+  handshakeTimeout?: number;
+  /**
+   * false: this side sends no PINGs and declares no heartbeat death; it still answers the server's PINGs
+   * and relies on kernel keepalive (keepAlive option) to notice a dead peer ('keepalive-timeout').
+   * Default true.
+   */
+  heartbeat?: boolean;
+  /** Kernel keepalive and TCP_USER_TIMEOUT. Default: derived from the agreed heartbeat; false: untouched. */
+  keepAlive?: KeepAliveOptions | false;
+}
+
+export const CLIENT_DEFAULTS = { connectTimeout: 10_000, handshakeTimeout: 10_000, host: 'localhost' } as const;
+
+/** GOAWAY codes after which reconnecting cannot help: no retry storm. */
+const FINAL_GOAWAY = new Set(['auth-failed', 'unsupported-version', 'normal', 'protocol-error', 'frame-too-large']);
+
+export class HeartbeatClient extends Endpoint {
+  /** Session id from the server's WELCOME (undefined before the first handshake). */
+  sessionId: string | undefined;
+  /** Heartbeat interval and timeout agreed with the server, ms. */
+  interval: number | undefined;
+  timeout: number | undefined;
+  private readonly options: ClientOptions;
+  private readonly heartbeat: ResolvedHeartbeat;
+  private readonly backoff: ReturnType<typeof validateBackoff> | undefined;
+  private readonly connectTimeout: number;
+  private readonly handshakeTimeout: number;
+  private token: Buffer = Buffer.alloc(0);
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private dialing: net.Socket | undefined;
+  private closing = false;
+  private closed = false;
+
+  constructor(options: ClientOptions) {
+    super(options);
+    if (typeof options !== 'object' || options === null) throw new TypeError('connect() needs an options object');
+    checkOption('port', options.port, 1, 65535);
+    this.options = options;
+    this.heartbeat = resolveHeartbeat(options);
+    const reconnect = options.reconnect ?? true;
+    this.backoff = reconnect === false ? undefined : validateBackoff(reconnect === true ? {} : reconnect);
+    this.connectTimeout = checkOption('connectTimeout', options.connectTimeout ?? CLIENT_DEFAULTS.connectTimeout, 1, 0x7fff_ffff, 'ms');
+    this.handshakeTimeout = checkOption(
+      'handshakeTimeout',
+      options.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
+      1,
+      0x7fff_ffff,
+      'ms',
+    );
+    process.nextTick(() => this.dial());
+  }
+
+  /** Says GOAWAY normal, lets written data flush, and ends the client: no reconnect. Emits 'close'. */
+  close(): void {
+    if (this.closing || this.closed) return;
+    this.closing = true;
+    this.ended = true;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.dialing?.destroy();
+    const transport = this.transport;
+    if (transport !== undefined && !transport.closed) {
+      transport.goaway('normal', 'client closed', this.receivedSeq, { cause: 'local', silentMs: 0, goaway: 'normal' });
+    } else {
+      this.finish();
+    }
+  }
+
+  private dial(): void {
+    if (this.closing) return;
+    const o = this.options;
+    const host = o.host ?? CLIENT_DEFAULTS.host;
+    const base: net.TcpNetConnectOpts = { host, port: o.port };
+    if (o.localAddress !== undefined) base.localAddress = o.localAddress;
+    if (o.family !== undefined) base.family = o.family;
+    const socket = o.tls
+      ? tls.connect({ ...base, ...(o.tls === true ? {} : o.tls), ...(net.isIP(host) ? {} : { servername: host }) })
+      : net.connect(base);
+    this.dialing = socket;
+    const timer = setTimeout(() => {
+      socket.destroy(new LifelineError('LIFELINE_CONNECT_TIMEOUT', `connect to ${host}:${o.port} timed out after ${this.connectTimeout} ms`));
+    }, this.connectTimeout);
+    timer.unref();
+    const onFail = (err: Error) => {
+      clearTimeout(timer);
+      this.dialing = undefined;
+      this.attemptFailed(err);
+    };
+    socket.once('error', onFail);
+    socket.once(o.tls ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onFail);
+      this.dialing = undefined;
+      if (this.closing) {
+        socket.destroy();
+        return;
+      }
+      this.handshake(socket);
+    });
+  }
+
+  private handshake(socket: net.Socket): void {
+    const hb = this.heartbeat;
+    const proposed = this.options.interval !== undefined || this.options.timeout !== undefined;
+    const transport = new Transport(socket, this, {
+      maxFrame: hb.maxFrame,
+      handshakeTimeout: this.handshakeTimeout,
+      keepAlive: this.options.keepAlive ?? deriveKeepAlive(hb),
+    });
+    this.transport = transport;
+    const credentials = this.options.credentials;
+    transport.writeOpening({
+      type: 'hello',
+      interval: proposed ? hb.interval : 0,
+      timeout: proposed ? hb.timeout : 0,
+      maxFrame: hb.maxFrame,
+      token: this.token,
+      lastReceived: this.receivedSeq,
+      credentials: credentials === undefined ? Buffer.alloc(0) : Buffer.from(credentials),
+    });
+  }
+
+  protected onControlFrame(frame: Frame, transport: Transport): void {
+    if (frame.type !== 'welcome' || transport.opened) {
+      transport.violation(`unexpected ${frame.type.toUpperCase()} from the server`);
+      return;
+    }
+    this.welcomed(frame, transport);
+  }
+
+  private welcomed(welcome: WelcomeFrame, transport: Transport): void {
+    const hadSession = this.token.length > 0;
+    if (hadSession && !welcome.resumed) {
+      // The server no longer knows our session: start afresh, and tell the application what may be lost.
+      const unconfirmed = this.outbox.drain();
+      this.receivedSeq = 0;
+      this.ackedSeq = 0;
+      if (unconfirmed.length > 0) this.emit('unconfirmed', unconfirmed);
+    }
+    this.token = welcome.token;
+    this.sessionId = welcome.sessionId;
+    this.interval = welcome.interval;
+    this.timeout = welcome.timeout;
+    this.attempt = 0;
+    this.ackedSeq = this.receivedSeq;
+    this.peerMaxFrame = welcome.maxFrame;
+    transport.open({
+      interval: welcome.interval,
+      timeout: welcome.timeout,
+      detector: this.heartbeat.detector,
+      phiThreshold: this.heartbeat.phiThreshold,
+      maxPingsPerInterval: this.heartbeat.maxPingsPerInterval,
+      mode: this.options.heartbeat === false ? 'off' : 'active',
+    });
+    this.attach(transport, welcome.resumed ? welcome.lastReceived : 0);
+    const s = transport.socket;
+    this.emit('connected', {
+      local: `${s.localAddress}:${s.localPort}`,
+      remote: `${s.remoteAddress}:${s.remotePort}`,
+      sessionId: welcome.sessionId,
+      resumed: welcome.resumed,
+      interval: welcome.interval,
+      timeout: welcome.timeout,
+    });
+    if (welcome.resumed) this.emit('resumed');
+  }
+
+  onEnd(report: DeathReport, transport: Transport): void {
+    this.detach(transport);
+    const wasOpen = transport.opened;
+    if (this.closing) return this.finish();
+    if (report.cause === 'goaway' && FINAL_GOAWAY.has(report.goaway ?? '')) {
+      this.emit('dead', report);
+      if (report.goaway !== 'normal') {
+        this.fail(new LifelineError(`LIFELINE_${(report.goaway ?? 'goaway').toUpperCase().replaceAll('-', '_')}`, `server refused: ${report.detail}`));
+      }
+      return this.finish();
+    }
+    if (wasOpen) this.emit('dead', report);
+    this.attemptFailed(new LifelineError('LIFELINE_CONNECTION_LOST', report.detail ?? report.cause));
+  }
+
+  private attemptFailed(err: Error): void {
+    if (this.closing) return this.finish();
+    this.attempt++;
+    const b = this.backoff;
+    if (b === undefined || this.attempt > b.maxAttempts) {
+      // A client that never connected, or ran out of attempts, failed; one that was connected just died.
+      if (this.sessionId === undefined || b !== undefined) this.fail(err);
+      return this.finish();
+    }
+    const delayMs = Math.round(backoffDelay(this.attempt, b));
+    this.emit('reconnecting', { attempt: this.attempt, delayMs });
+    this.retryTimer = setTimeout(() => this.dial(), delayMs);
+  }
+
+  private fail(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ended = true;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.emit('close');
+  }
+}
+
+/** Connects to a lifeline server; reconnects and resumes unless `reconnect: false`. */
+export function connect(options: ClientOptions): HeartbeatClient {
+  return new HeartbeatClient(options);
+}

@@ -1,0 +1,133 @@
+// The server's side of one client session: an Endpoint that outlives its connections for the resume
+// window, bound to the identity that authenticated it. Created and owned by HeartbeatServer only.
+import { performance } from 'node:perf_hooks';
+import type { DeathReport } from '../session/death.js';
+import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
+import type { Frame } from '../protocol/frames.js';
+import type { LivenessParams, Transport } from '../session/transport.js';
+
+export type SessionState = 'open' | 'detached' | 'closed';
+
+/** What the server must know to end or forget a session. */
+export interface SessionOwner {
+  sessionClosed(session: Session): void;
+}
+
+export class Session extends Endpoint {
+  /** Short id for logs, metrics and the dashboard. */
+  readonly id: string;
+  /** The identity authenticate() returned ('' without authentication). */
+  readonly identity: string;
+  /** Resume token (hex). Secret: whoever holds it (and the identity) may resume this session. */
+  readonly token: string;
+  /** Heartbeat interval and timeout agreed for this session, ms. */
+  readonly interval: number;
+  readonly timeout: number;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  /** Monotonic time (ms) the session was established. */
+  readonly createdAt = performance.now();
+  /** How many times this session was resumed on a new connection. */
+  resumes = 0;
+  private readonly params: LivenessParams;
+  private readonly resumeWindow: number;
+  private status: SessionState = 'open';
+  private closing = false;
+  private expiry: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly owner: SessionOwner,
+    init: { id: string; identity: string; token: string; params: LivenessParams; resumeWindow: number },
+    options: EndpointOptions,
+  ) {
+    super(options);
+    this.id = init.id;
+    this.identity = init.identity;
+    this.token = init.token;
+    this.interval = init.params.interval;
+    this.timeout = init.params.timeout;
+    this.params = init.params;
+    this.resumeWindow = init.resumeWindow;
+  }
+
+  get state(): SessionState {
+    return this.status;
+  }
+
+  /** Highest DATA sequence number received from the client (what WELCOME announces on resume). */
+  get lastReceived(): number {
+    return this.receivedSeq;
+  }
+
+  /** Ms since the client was last heard from (0 while bytes flow), for display. */
+  silentMs(now = performance.now()): number {
+    return this.transport?.silentMs(now) ?? 0;
+  }
+
+  /** Detector state (time left, or phi) for display. */
+  detectorState(now = performance.now()) {
+    return this.transport?.detectorState(now);
+  }
+
+  /** Closes the session for good: GOAWAY normal (or `name`), flushes what was written, forgets the session. */
+  close(reason = 'closed by the server', name: 'normal' | 'server-shutdown' = 'normal'): void {
+    if (this.closing || this.status === 'closed') return;
+    this.closing = true;
+    this.ended = true;
+    const transport = this.transport;
+    if (transport !== undefined) {
+      transport.goaway(name, reason, this.receivedSeq, { cause: 'local', silentMs: 0, goaway: name, detail: reason });
+    } else {
+      this.finish();
+    }
+  }
+
+  /** Takes a connection whose handshake just completed (new session or resume). */
+  adopt(transport: Transport, peerReceived: number, resumed: boolean): void {
+    if (this.expiry !== undefined) clearTimeout(this.expiry);
+    this.expiry = undefined;
+    const previous = this.transport;
+    if (previous !== undefined) {
+      // The client came back before this side noticed the old connection die: retire it quietly.
+      this.detach(previous);
+      previous.destroy({ cause: 'local', silentMs: previous.silentMs(), detail: 'replaced by a resumed connection' });
+    }
+    this.status = 'open';
+    this.remoteAddress = transport.socket.remoteAddress;
+    this.remotePort = transport.socket.remotePort;
+    this.ackedSeq = this.receivedSeq; // WELCOME told the client what we have
+    transport.setHandler(this);
+    transport.open(this.params);
+    this.attach(transport, peerReceived);
+    if (resumed) {
+      this.resumes++;
+      this.emit('resumed');
+    }
+  }
+
+  onEnd(report: DeathReport, transport: Transport): void {
+    if (transport !== this.transport) return; // a replaced connection
+    this.detach(transport);
+    if (this.closing) return this.finish();
+    this.emit('dead', report);
+    const final = report.cause === 'goaway' || report.cause === 'protocol-error';
+    if (final || this.resumeWindow === 0) return this.finish();
+    this.status = 'detached';
+    this.expiry = setTimeout(() => this.finish(), this.resumeWindow);
+    this.expiry.unref();
+  }
+
+  protected onControlFrame(frame: Frame, transport: Transport): void {
+    transport.violation(`unexpected ${frame.type.toUpperCase()} in an established session`);
+  }
+
+  private finish(): void {
+    if (this.status === 'closed') return;
+    this.status = 'closed';
+    this.ended = true;
+    if (this.expiry !== undefined) clearTimeout(this.expiry);
+    this.outbox.drain();
+    this.owner.sessionClosed(this);
+    this.emit('close');
+  }
+}

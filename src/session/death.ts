@@ -1,0 +1,60 @@
+// What a death is: the DeathReport of DESIGN.md, how socket errors map to its causes, and how the kernel's
+// view of the connection (TCP_INFO) tells a hung peer from a broken network. Decides; never acts.
+import type { TcpInfo } from '../keepalive/index.js';
+
+export type DeathCause =
+  | 'closed'
+  | 'reset'
+  | 'heartbeat-timeout'
+  | 'keepalive-timeout'
+  | 'protocol-error'
+  | 'goaway'
+  | 'handshake-timeout'
+  | 'local';
+
+export type Diagnosis = 'peer-unresponsive' | 'network' | 'unknown';
+
+export interface DeathReport {
+  cause: DeathCause;
+  /** For heartbeat-timeout: what the kernel saw (see diagnose()). */
+  diagnosis?: Diagnosis;
+  /** How long nothing had been heard from the peer when the death was declared, in ms. */
+  silentMs: number;
+  /** Human-readable detail: the errno, the GOAWAY code and reason, the protocol violation... */
+  detail?: string;
+  /** The GOAWAY code name, for cause 'goaway' (sent by the peer) and for deaths this side announced. */
+  goaway?: string;
+}
+
+/** Maps an error from a connected socket to a death cause. */
+export function causeOfSocketError(err: NodeJS.ErrnoException): DeathCause {
+  switch (err.code) {
+    // ETIMEDOUT on an established connection: keepalive probes or TCP_USER_TIMEOUT ran out (man 7 tcp).
+    case 'ETIMEDOUT':
+      return 'keepalive-timeout';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ENETDOWN':
+      return 'reset';
+    default:
+      return 'local';
+  }
+}
+
+/**
+ * Why a heartbeat timed out, from the kernel's view of the socket at that moment. A side that goes silent
+ * sends PINGs, so after `timeout` of silence there is always something we sent recently:
+ * - if the kernel still holds unacknowledged segments, our bytes are not reaching the peer's machine (or its
+ *   ACKs are not reaching us): 'network' — a partition, a dead host, a pulled cable;
+ * - if everything we sent was acknowledged, the peer's kernel is alive and receiving, but its program is
+ *   not answering: 'peer-unresponsive' — hung, stopped (SIGSTOP), or stuck in a long pause;
+ * - without TCP_INFO (another platform, a closed fd): 'unknown'.
+ */
+export function diagnose(info: TcpInfo | undefined): Diagnosis {
+  if (info === undefined) return 'unknown';
+  if (info.unacked > 0 || info.probes > 0) return 'network';
+  return 'peer-unresponsive';
+}

@@ -1,0 +1,213 @@
+// The state both ends of a session share across connections: numbered DATA each way, cumulative ACKs,
+// the replay buffer, duplicate suppression, backpressure, and the events the application sees.
+// A server Session and a client both are Endpoints; a Transport carries them one connection at a time.
+import { EventEmitter } from 'node:events';
+import { LifelineError } from '../errors.js';
+import { DATA_SEQ_LENGTH, MAX_SEQ } from '../protocol/constants.js';
+import type { Frame } from '../protocol/frames.js';
+import type { DeathReport } from './death.js';
+import { Outbox } from './outbox.js';
+import type { Transport, TransportHandler } from './transport.js';
+
+/** A busy one-way stream sends an ACK after this many unacknowledged messages (else ACKs ride on PINGs). */
+const ACK_EVERY = 32;
+
+export interface EndpointOptions {
+  /**
+   * Most bytes of sent-but-unacknowledged messages kept for replay, in bytes. Default 8 MiB. `send()`
+   * returns false past half of it (wait for 'drain'); a send that would pass it throws
+   * LIFELINE_BUFFER_FULL — nothing is dropped silently.
+   */
+  maxBuffered?: number;
+}
+
+export const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
+
+/** Events of a server Session and of a client. Client-only events are marked. */
+export interface EndpointEvents {
+  /** A message from the peer, delivered once and in order. */
+  message: [payload: Buffer];
+  /** A round-trip time measured by a PING and its PONG, in ms. */
+  rtt: [ms: number];
+  /** The connection was lost (not by this side's own close()); a reconnect or resume may follow. */
+  dead: [report: DeathReport];
+  /** The session is over for good. Always the last event. */
+  close: [];
+  /** send() returned false earlier and may be called again. */
+  drain: [];
+  /** This process was stalled (blocked event loop, long GC) for lateMs: detections around it were held back. */
+  stall: [lateMs: number];
+  /** The session continued on a new connection with nothing lost. */
+  resumed: [];
+  /** Client: a connection finished its handshake. */
+  connected: [info: ConnectedInfo];
+  /** Client: the next connection attempt starts after delayMs. */
+  reconnecting: [info: { attempt: number; delayMs: number }];
+  /**
+   * Client: the server could not resume the session (its window passed, it restarted): these messages were
+   * sent but never acknowledged, so they may or may not have reached the server's application.
+   */
+  unconfirmed: [messages: Array<{ seq: number; payload: Buffer }>];
+  /** Client: a failure that ends the client (connect failed without reconnect, authentication refused...). */
+  error: [err: Error];
+}
+
+export interface ConnectedInfo {
+  local: string;
+  remote: string;
+  sessionId: string;
+  resumed: boolean;
+  interval: number;
+  timeout: number;
+}
+
+export abstract class Endpoint extends EventEmitter<EndpointEvents> implements TransportHandler {
+  /** Last measured round-trip time in ms. */
+  rtt: number | undefined;
+  /** Messages and bytes each way, for display and metrics. */
+  readonly stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, pings: 0 };
+
+  /** Largest DATA payload (+ its 6-byte sequence number) the peer accepts, from HELLO/WELCOME. */
+  peerMaxFrame = Number.POSITIVE_INFINITY;
+  protected transport: Transport | undefined;
+  protected readonly outbox = new Outbox();
+  /** Highest sequence number received in order. */
+  protected receivedSeq = 0;
+  /** Highest sequence number we have acknowledged to the peer. */
+  protected ackedSeq = 0;
+  protected readonly maxBuffered: number;
+  protected ended = false;
+  private needDrain = false;
+
+  constructor(options: EndpointOptions = {}) {
+    super();
+    this.maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+  }
+
+  /** Bytes of sent messages the peer has not acknowledged yet. */
+  get buffered(): number {
+    return this.outbox.bytes;
+  }
+
+  /** True while a connection is up and past its handshake. */
+  get connected(): boolean {
+    return this.transport !== undefined && !this.transport.closed;
+  }
+
+  /**
+   * Sends one message. It is numbered and kept until the peer acknowledges it, so a resumed session
+   * replays it if the connection breaks. Returns false when the caller should wait for 'drain'.
+   * Throws LIFELINE_CLOSED after close(), and LIFELINE_BUFFER_FULL when the replay buffer is full.
+   */
+  send(payload: Buffer | Uint8Array | string): boolean {
+    if (this.ended) throw new LifelineError('LIFELINE_CLOSED', 'cannot send: this session is closed');
+    const buf = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : toBuffer(payload);
+    if (buf.length + DATA_SEQ_LENGTH > this.peerMaxFrame) {
+      throw new RangeError(
+        `message of ${buf.length} bytes is larger than the peer accepts (maxFrame ${this.peerMaxFrame} bytes including ${DATA_SEQ_LENGTH} bytes of sequence number)`,
+      );
+    }
+    if (this.outbox.bytes + buf.length > this.maxBuffered) {
+      throw new LifelineError(
+        'LIFELINE_BUFFER_FULL',
+        `cannot send ${buf.length} bytes: ${this.outbox.bytes} bytes already wait for acknowledgement ` +
+          `(maxBuffered ${this.maxBuffered}); wait for 'drain' before sending more`,
+      );
+    }
+    if (this.outbox.nextSeq > MAX_SEQ) throw new LifelineError('LIFELINE_SEQ_EXHAUSTED', 'session sequence numbers exhausted');
+    const seq = this.outbox.push(buf);
+    this.stats.messagesOut++;
+    this.stats.bytesOut += buf.length;
+    let ok = this.outbox.bytes <= this.maxBuffered / 2;
+    if (this.transport !== undefined && !this.transport.closed) {
+      ok = this.transport.writeData(seq, buf) && ok;
+    }
+    if (!ok) this.needDrain = true;
+    return ok;
+  }
+
+  // ---- TransportHandler ----
+
+  onFrame(frame: Frame, transport: Transport): void {
+    switch (frame.type) {
+      case 'data':
+        if (frame.seq <= this.receivedSeq) return; // a replayed duplicate: already delivered
+        if (frame.seq !== this.receivedSeq + 1) {
+          transport.violation(`DATA ${frame.seq} arrived where ${this.receivedSeq + 1} was expected`);
+          return;
+        }
+        this.receivedSeq = frame.seq;
+        this.stats.messagesIn++;
+        this.stats.bytesIn += frame.payload.length;
+        this.emit('message', frame.payload);
+        return;
+      case 'ack':
+        this.acknowledge(frame.seq, transport);
+        return;
+      case 'goaway':
+        this.acknowledge(frame.lastReceived, transport);
+        return;
+      default:
+        this.onControlFrame(frame, transport);
+    }
+  }
+
+  onRtt(ms: number): void {
+    this.rtt = ms;
+    this.stats.pings++;
+    this.emit('rtt', ms);
+  }
+
+  ackDue(urgent: boolean): number {
+    const pending = this.receivedSeq - this.ackedSeq;
+    if (pending === 0 || (!urgent && pending < ACK_EVERY)) return 0;
+    this.ackedSeq = this.receivedSeq;
+    return this.receivedSeq;
+  }
+
+  onStall(lateMs: number): void {
+    this.emit('stall', lateMs);
+  }
+
+  abstract onEnd(report: DeathReport, transport: Transport): void;
+
+  /** HELLO or WELCOME (or a frame that has no business here). */
+  protected abstract onControlFrame(frame: Frame, transport: Transport): void;
+
+  /** Attaches a connection that finished its handshake: replays what the peer has not received. */
+  protected attach(transport: Transport, peerReceived: number): void {
+    this.transport = transport;
+    this.acknowledge(peerReceived, transport);
+    transport.socket.on('drain', this.onSocketDrain);
+    this.outbox.forEachAfter(peerReceived, (seq, payload) => transport.writeData(seq, payload));
+  }
+
+  protected detach(transport: Transport): void {
+    transport.socket.off('drain', this.onSocketDrain);
+    if (this.transport === transport) this.transport = undefined;
+  }
+
+  private acknowledge(seq: number, transport: Transport): void {
+    if (seq === 0) return;
+    if (!this.outbox.ack(seq)) {
+      transport.violation(`ACK ${seq} for a message never sent (last sent ${this.outbox.lastSeq})`);
+      return;
+    }
+    this.maybeDrain();
+  }
+
+  private readonly onSocketDrain = (): void => this.maybeDrain();
+
+  private maybeDrain(): void {
+    if (!this.needDrain || this.outbox.bytes > this.maxBuffered / 2) return;
+    if (this.transport?.socket.writableNeedDrain) return;
+    this.needDrain = false;
+    this.emit('drain');
+  }
+}
+
+function toBuffer(payload: Buffer | Uint8Array): Buffer {
+  if (Buffer.isBuffer(payload)) return payload;
+  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  throw new TypeError(`payload must be a Buffer, Uint8Array or string, got ${typeof payload}`);
+}

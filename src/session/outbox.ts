@@ -1,0 +1,78 @@
+// The replay buffer: every DATA payload sent and not yet acknowledged, in sequence order, so that a resumed
+// session can replay the gap. Pure: numbers and buffers in, numbers and buffers out; bounded by its owner.
+
+export class Outbox {
+  /** Payloads of sequence numbers firstSeq, firstSeq + 1, ... (from index `head`). */
+  private items: Buffer[] = [];
+  private head = 0;
+  /** Sequence number of items[head]. Sequence numbers start at 1 and are contiguous. */
+  private firstSeq = 1;
+  private byteCount = 0;
+
+  /** The sequence number the next push() gets. */
+  get nextSeq(): number {
+    return this.firstSeq + this.items.length - this.head;
+  }
+
+  /** The highest sequence number handed out (0 when none). */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** Number of unacknowledged messages. */
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Payload bytes held. */
+  get bytes(): number {
+    return this.byteCount;
+  }
+
+  /** Holds a payload until it is acknowledged; returns its sequence number. */
+  push(payload: Buffer): number {
+    const seq = this.nextSeq;
+    this.items.push(payload);
+    this.byteCount += payload.length;
+    return seq;
+  }
+
+  /**
+   * The peer has every message up to and including `seq`. Returns false (and changes nothing) when the peer
+   * acknowledges a message that was never sent: a protocol violation.
+   */
+  ack(seq: number): boolean {
+    if (seq > this.lastSeq) return false;
+    while (this.firstSeq <= seq && this.head < this.items.length) {
+      this.byteCount -= this.items[this.head]!.length;
+      this.items[this.head] = EMPTY;
+      this.head++;
+      this.firstSeq++;
+    }
+    // Compact now and then instead of shifting on every ack: amortised O(1).
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return true;
+  }
+
+  /** Calls fn(seq, payload) for every held message after `seq`, in order. */
+  forEachAfter(seq: number, fn: (seq: number, payload: Buffer) => void): void {
+    const start = Math.max(this.firstSeq, seq + 1);
+    for (let s = start; s <= this.lastSeq; s++) fn(s, this.items[this.head + s - this.firstSeq]!);
+  }
+
+  /** Drops everything (the session is over); returns what was never acknowledged. */
+  drain(): Array<{ seq: number; payload: Buffer }> {
+    const out: Array<{ seq: number; payload: Buffer }> = [];
+    this.forEachAfter(0, (seq, payload) => out.push({ seq, payload }));
+    this.firstSeq = this.nextSeq;
+    this.items = [];
+    this.head = 0;
+    this.byteCount = 0;
+    return out;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,414 @@
+// One TCP (or TLS) connection carrying the lifeline protocol: decodes frames, answers PINGs, sends PINGs
+// when it has heard nothing, measures round-trip times and declares the peer dead. It knows nothing of
+// sessions, sequence numbers or reconnects: those belong to its owner (an Endpoint). One timer at most,
+// and nothing on the per-frame path but `lastHeardAt = now`.
+import type net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { createDetector, type Detector } from '../detect/detector.js';
+import { type KeepAliveOptions, setKeepAlive, tcpInfo } from '../keepalive/index.js';
+import { GoawayCode, type GoawayName } from '../protocol/constants.js';
+import { Decoder, type DecodeError } from '../protocol/decoder.js';
+import {
+  encodeAck,
+  encodeData,
+  encodeDataHeader,
+  encodeFrame,
+  encodePing,
+  encodePong,
+  encodePreface,
+} from '../protocol/encoder.js';
+import type { Frame } from '../protocol/frames.js';
+import { encodeHttpRefusal } from '../protocol/refusal.js';
+import { type DeathReport, causeOfSocketError, diagnose } from './death.js';
+import type { DetectorKind } from './options.js';
+
+/** What a transport tells its owner. Plain callbacks: they run on the per-frame path. */
+export interface TransportHandler {
+  /** A frame other than PING/PONG arrived (HELLO, WELCOME, DATA, ACK, GOAWAY). */
+  onFrame(frame: Frame, transport: Transport): void;
+  /** A PONG arrived: the round-trip time in ms. */
+  onRtt(ms: number): void;
+  /**
+   * The sequence number to acknowledge now, or 0 when none is due. `urgent` (a PING or PONG is going out
+   * anyway) acknowledges anything pending; otherwise only a long enough run of unacknowledged messages.
+   */
+  ackDue(urgent: boolean): number;
+  /** The connection is over; called exactly once, after the socket closed. */
+  onEnd(report: DeathReport, transport: Transport): void;
+  /** This process was itself stalled (event loop blocked, long GC) for `lateMs` past a timer. */
+  onStall?(lateMs: number): void;
+}
+
+export interface LivenessParams {
+  interval: number;
+  timeout: number;
+  detector: DetectorKind;
+  phiThreshold: number | undefined;
+  maxPingsPerInterval: number;
+  /**
+   * 'active' (the client): sends a PING when it has heard nothing for `interval`.
+   * 'passive' (the server): answers, and sends a PING of its own only after 1.5 intervals of silence, so
+   * that on a healthy link only the client pings and the server's own PINGs serve as the probe whose
+   * acknowledgement (or not) tells a hung peer from a broken network.
+   * 'off': no PINGs and no heartbeat death (PINGs are still answered): kernel keepalive alone watches.
+   */
+  mode: 'active' | 'passive' | 'off';
+}
+
+/** A timer firing this much later than asked means this process, not the peer, was stalled. */
+const STALL_MS = 100;
+/** PING timers are rounded up to this many ms, so that thousands of connections share few timer lists. */
+const PING_QUANTUM_MS = 8;
+/** How long a closing connection may linger for the peer's FIN before it is destroyed, in ms. */
+const LINGER_MS = 2000;
+
+type State = 'handshake' | 'open' | 'closing' | 'ended';
+
+export class Transport {
+  readonly socket: net.Socket;
+  /** Last round-trip time measured, in ms. */
+  rtt: number | undefined;
+  /** Monotonic time (ms) at which the last byte arrived. */
+  lastHeardAt: number;
+  /** GOAWAY the peer sent, if any. */
+  peerGoaway: { name: GoawayName; reason: string; lastReceived: number } | undefined;
+
+  private readonly decoder: Decoder;
+  private handler: TransportHandler;
+  private state: State = 'handshake';
+  private report: DeathReport | undefined;
+  private detector: Detector | undefined;
+  private params: LivenessParams | undefined;
+  private pingAfter = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDelay = 0;
+  private dueAt = 0;
+  private lastPingAt = Number.NEGATIVE_INFINITY;
+  private pingId = 0;
+  private pingWindowAt = 0;
+  private pingsInWindow = 0;
+  private graceUntil = 0;
+  private confirming = false;
+
+  constructor(
+    socket: net.Socket,
+    handler: TransportHandler,
+    options: { maxFrame: number; handshakeTimeout: number; keepAlive: KeepAliveOptions | false | undefined },
+  ) {
+    this.socket = socket;
+    this.handler = handler;
+    this.decoder = new Decoder({ maxFrame: options.maxFrame, expectPreface: true });
+    this.lastHeardAt = performance.now();
+    applyKeepAlive(socket, options.keepAlive);
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('end', this.onPeerEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    this.arm(options.handshakeTimeout, performance.now());
+  }
+
+  /** True once the handshake completed (even if the connection has ended since). */
+  get opened(): boolean {
+    return this.params !== undefined;
+  }
+
+  /** True once the connection is closing or over. */
+  get closed(): boolean {
+    return this.state === 'closing' || this.state === 'ended';
+  }
+
+  /** Hands the connection to another owner (the server's session once the handshake is done). */
+  setHandler(handler: TransportHandler): void {
+    this.handler = handler;
+  }
+
+  /** Adopts the agreed frame limit (after WELCOME). */
+  setMaxFrame(maxFrame: number): void {
+    this.decoder.maxFrame = maxFrame;
+  }
+
+  /** The handshake is done: start the liveness clock. */
+  open(params: LivenessParams): void {
+    if (this.state !== 'handshake') return;
+    this.state = 'open';
+    this.params = params;
+    this.pingAfter = params.mode === 'active' ? params.interval : params.interval * 1.5;
+    const now = performance.now();
+    this.detector = createDetector(
+      params.detector,
+      {
+        interval: params.interval,
+        timeout: params.timeout,
+        ...(params.phiThreshold === undefined ? {} : { threshold: params.phiThreshold }),
+      },
+      now,
+    );
+    this.detector.heard(this.lastHeardAt);
+    this.pingWindowAt = now;
+    if (params.mode === 'off') this.disarm();
+    else this.schedule(now);
+  }
+
+  /** Writes the preface and a first frame (HELLO, WELCOME or GOAWAY) in one segment. */
+  writeOpening(frame: Frame): void {
+    this.socket.write(Buffer.concat([encodePreface(), encodeFrame(frame)]));
+  }
+
+  /** Writes one DATA frame; returns false when the socket's buffer is full (wait for 'drain'). */
+  writeData(seq: number, payload: Buffer): boolean {
+    if (this.state !== 'open') return false;
+    if (payload.length <= 1024) return this.socket.write(encodeData(seq, payload));
+    // Large payloads go out uncopied: header and payload in one writev.
+    this.socket.cork();
+    this.socket.write(encodeDataHeader(seq, payload.length));
+    const ok = this.socket.write(payload);
+    this.socket.uncork();
+    return ok;
+  }
+
+  /** Sends an ACK now (a busy one-way stream acknowledges every so often, not only with PINGs). */
+  writeAck(seq: number): void {
+    if (this.state === 'open') this.socket.write(encodeAck(seq));
+  }
+
+  /**
+   * Says GOAWAY and closes: data already written is flushed, the peer's in-flight frames are still read
+   * until its FIN (or LINGER_MS). `report` is what the owner will be told when the socket has closed.
+   */
+  goaway(name: GoawayName, reason: string, lastReceived: number, report: DeathReport): void {
+    if (this.closed) return;
+    this.report ??= report;
+    const frame: Frame = { type: 'goaway', code: GoawayCode[name], name, lastReceived, reason };
+    // A peer still in the handshake has not read our preface yet.
+    const bytes = this.state === 'handshake' ? Buffer.concat([encodePreface(), encodeFrame(frame)]) : encodeFrame(frame);
+    this.state = 'closing';
+    this.socket.end(bytes);
+    this.arm(LINGER_MS, performance.now());
+  }
+
+  /** Ends the connection at once, without a word to the peer. */
+  destroy(report: DeathReport): void {
+    if (this.state === 'ended') return;
+    this.report ??= report;
+    this.state = 'closing';
+    this.socket.destroy();
+  }
+
+  /** How long nothing has been heard, in ms. */
+  silentMs(now = performance.now()): number {
+    return Math.max(0, now - this.lastHeardAt);
+  }
+
+  /** Detector state for display ('phi' value or time left). */
+  detectorState(now = performance.now()) {
+    return this.detector?.state(now);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    const now = performance.now();
+    this.lastHeardAt = now;
+    this.detector?.heard(now);
+    if (this.state === 'ended') return;
+    const error = this.decoder.push(chunk, this.onFrame);
+    if (error !== undefined) this.refuse(error);
+    else if (this.state === 'open') {
+      const due = this.handler.ackDue(false);
+      if (due > 0) this.socket.write(encodeAck(due));
+    }
+  };
+
+  private readonly onFrame = (frame: Frame): void => {
+    if (this.state === 'closing' && frame.type !== 'data' && frame.type !== 'ack' && frame.type !== 'goaway') return;
+    switch (frame.type) {
+      case 'ping':
+        if (this.state !== 'open') return this.violation('PING before the handshake completed');
+        if (this.tooManyPings()) return;
+        this.writeWithAck(encodePong(frame.id, frame.timestamp));
+        return;
+      case 'pong': {
+        if (this.state !== 'open') return this.violation('PONG before the handshake completed');
+        const ms = ((microsNow() - frame.timestamp) >>> 0) / 1000;
+        this.rtt = ms;
+        this.handler.onRtt(ms);
+        return;
+      }
+      case 'goaway':
+        this.peerGoaway = { name: frame.name, reason: frame.reason, lastReceived: frame.lastReceived };
+        this.report ??= {
+          cause: 'goaway',
+          silentMs: 0,
+          goaway: frame.name,
+          detail: frame.reason ? `${frame.name}: ${frame.reason}` : frame.name,
+        };
+        this.handler.onFrame(frame, this);
+        if (this.state !== 'ended') {
+          this.state = 'closing';
+          this.socket.end();
+          this.arm(LINGER_MS, performance.now());
+        }
+        return;
+      default:
+        this.handler.onFrame(frame, this);
+    }
+  };
+
+  /** Protocol violation by the peer: GOAWAY protocol-error and close. */
+  violation(reason: string, name: GoawayName = 'protocol-error', lastReceived = 0): void {
+    this.goaway(name, reason, lastReceived, {
+      cause: 'protocol-error',
+      silentMs: this.silentMs(),
+      goaway: name,
+      detail: reason,
+    });
+  }
+
+  private refuse(error: DecodeError): void {
+    if (error.looksLikeHttp && this.state === 'handshake') {
+      this.report ??= { cause: 'protocol-error', silentMs: 0, detail: error.reason, goaway: 'protocol-error' };
+      this.state = 'closing';
+      this.socket.end(encodeHttpRefusal());
+      this.arm(LINGER_MS, performance.now());
+      return;
+    }
+    this.violation(error.reason, error.code);
+  }
+
+  private tooManyPings(): boolean {
+    const now = performance.now();
+    const params = this.params!;
+    if (now - this.pingWindowAt >= params.interval) {
+      this.pingWindowAt = now;
+      this.pingsInWindow = 0;
+    }
+    if (++this.pingsInWindow <= params.maxPingsPerInterval) return false;
+    this.violation(`more than ${params.maxPingsPerInterval} PINGs within one interval`, 'too-many-pings');
+    return true;
+  }
+
+  private writeWithAck(frame: Buffer): void {
+    const due = this.handler.ackDue(true);
+    this.socket.write(due > 0 ? Buffer.concat([encodeAck(due), frame]) : frame);
+  }
+
+  private ping(now: number): void {
+    this.lastPingAt = now;
+    this.pingId = (this.pingId + 1) >>> 0;
+    this.writeWithAck(encodePing(this.pingId, microsNow()));
+  }
+
+  private disarm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(delay: number, now: number): void {
+    this.dueAt = now + delay;
+    if (this.timer !== undefined && delay === this.timerDelay) {
+      this.timer.refresh();
+      return;
+    }
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(this.onTimer, delay);
+    this.timer.unref();
+    this.timerDelay = delay;
+  }
+
+  /** Arms the one timer for the earlier of: the next PING due, the detector's deadline. */
+  private schedule(now: number): void {
+    const detector = this.detector!;
+    const pingAt = Math.max(this.lastHeardAt, this.lastPingAt) + this.pingAfter;
+    const deadAt = Math.max(detector.deadlineAt(now), this.graceUntil);
+    if (deadAt <= pingAt) this.arm(Math.max(1, Math.ceil(deadAt - now)), now);
+    else this.arm(Math.max(1, Math.ceil((pingAt - now) / PING_QUANTUM_MS) * PING_QUANTUM_MS), now);
+  }
+
+  private readonly onTimer = (): void => {
+    const now = performance.now();
+    const lateMs = now - this.dueAt;
+    if (lateMs > STALL_MS) this.handler.onStall?.(lateMs);
+    if (this.state === 'handshake') {
+      this.goaway('handshake-timeout', 'no handshake in time', 0, {
+        cause: 'handshake-timeout',
+        silentMs: this.silentMs(now),
+        detail: `no handshake within ${Math.round(this.timerDelay)} ms`,
+      });
+      return;
+    }
+    if (this.state !== 'open') {
+      this.socket.destroy(); // lingered long enough for the peer's FIN
+      return;
+    }
+    if (this.detector!.isDead(now) && now >= this.graceUntil) {
+      // If we were stalled past a PING we owed, the peer had no chance to answer it: give it one interval.
+      if (lateMs > this.params!.interval && now - this.lastPingAt > this.params!.interval) {
+        this.ping(now);
+        this.graceUntil = now + this.params!.interval;
+        this.schedule(now);
+        return;
+      }
+      // Never blame the peer on stale information: let input that arrived meanwhile be read first.
+      if (!this.confirming) {
+        this.confirming = true;
+        setImmediate(this.confirmDeath);
+      }
+      return;
+    }
+    if (now - Math.max(this.lastHeardAt, this.lastPingAt) >= this.pingAfter - PING_QUANTUM_MS) this.ping(now);
+    this.schedule(now);
+  };
+
+  private readonly confirmDeath = (): void => {
+    this.confirming = false;
+    if (this.state !== 'open') return;
+    const now = performance.now();
+    if (!this.detector!.isDead(now)) {
+      this.schedule(now);
+      return;
+    }
+    const info = tcpInfo(this.socket);
+    const silentMs = this.silentMs(now);
+    const detail =
+      `nothing heard for ${Math.round(silentMs)} ms (timeout ${this.params!.timeout} ms)` +
+      (info ? `; kernel: ${info.unacked} unacked, ${info.retransmits} retransmits, last ACK ${info.lastAckReceivedMs} ms ago` : '');
+    this.destroy({ cause: 'heartbeat-timeout', diagnosis: diagnose(info), silentMs, detail });
+  };
+
+  private readonly onPeerEnd = (): void => {
+    if (this.state === 'open' || this.state === 'handshake') {
+      this.report ??= { cause: 'closed', silentMs: this.silentMs(), detail: 'the peer closed the connection without GOAWAY' };
+    }
+  };
+
+  private readonly onError = (err: NodeJS.ErrnoException): void => {
+    this.report ??= { cause: causeOfSocketError(err), silentMs: this.silentMs(), detail: `${err.code ?? ''} ${err.message}`.trim() };
+  };
+
+  private readonly onClose = (): void => {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    this.disarm();
+    const report = this.report ?? { cause: 'closed', silentMs: this.silentMs() };
+    this.handler.onEnd(report, this);
+  };
+}
+
+/** This process's monotonic clock in µs, mod 2^32: what a PING carries. */
+function microsNow(): number {
+  return Math.floor(performance.now() * 1000) >>> 0;
+}
+
+let keepAliveWarned = false;
+
+function applyKeepAlive(socket: net.Socket, options: KeepAliveOptions | false | undefined): void {
+  if (options === undefined) return;
+  try {
+    setKeepAlive(socket, options);
+  } catch (err) {
+    // The heartbeat still works without the kernel layer; say so once, loudly, never silently.
+    if (!keepAliveWarned) {
+      keepAliveWarned = true;
+      process.emitWarning(`lifeline: kernel keepalive not applied: ${(err as Error).message}`, { code: 'LIFELINE_KEEPALIVE' });
+    }
+  }
+}
