@@ -27,7 +27,9 @@ function walk(dir) {
   return out.sort();
 }
 
-const all = walk(join(root, 'test')).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+const all = walk(join(root, 'test')).filter(
+  (f) => filters.length === 0 || filters.some((s) => f.includes(s)),
+);
 const fault = all.filter((f) => f.startsWith('test/fault/'));
 const unit = all.filter((f) => !f.startsWith('test/fault/'));
 

@@ -1,22 +1,29 @@
 // lifeline's public API: re-exports only. See README.md for the guide and docs/ for the details.
-export { createServer, HeartbeatServer, type ServerOptions, type Authenticate, type HelloInfo } from './server/server.js';
-export { Session, type SessionState } from './server/session.js';
-export { connect, HeartbeatClient, type ClientOptions } from './client/client.js';
+
 export type { BackoffOptions } from './client/backoff.js';
-export type { DeathReport, DeathCause, Diagnosis } from './session/death.js';
-export type { EndpointEvents, ConnectedInfo } from './session/endpoint.js';
-export { HEARTBEAT_DEFAULTS, type HeartbeatOptions, type DetectorKind } from './session/options.js';
+export { type ClientOptions, connect, HeartbeatClient } from './client/client.js';
+export { LifelineError, SocketOptionError, UnsupportedError } from './errors.js';
+export { type IdleEvent, type IdleOptions, type IdleWatcher, watchIdle } from './idle/index.js';
 export {
-  setKeepAlive,
-  getKeepAlive,
-  keepAliveBound,
-  systemKeepAlive,
-  tcpInfo,
-  keepAliveBackend,
   deriveKeepAlive,
+  getKeepAlive,
   type KeepAliveOptions,
   type KeepAliveSettings,
+  keepAliveBackend,
+  keepAliveBound,
+  setKeepAlive,
+  systemKeepAlive,
   type TcpInfo,
+  tcpInfo,
 } from './keepalive/index.js';
-export { watchIdle, type IdleOptions, type IdleWatcher, type IdleEvent } from './idle/index.js';
-export { LifelineError, SocketOptionError, UnsupportedError } from './errors.js';
+export {
+  type Authenticate,
+  createServer,
+  HeartbeatServer,
+  type HelloInfo,
+  type ServerOptions,
+} from './server/server.js';
+export { Session, type SessionState } from './server/session.js';
+export type { DeathCause, DeathReport, Diagnosis } from './session/death.js';
+export type { ConnectedInfo, EndpointEvents } from './session/endpoint.js';
+export { type DetectorKind, HEARTBEAT_DEFAULTS, type HeartbeatOptions } from './session/options.js';

@@ -1,6 +1,6 @@
 // Flag parsing shared by the commands: durations with units, host:port, and the heartbeat and keepalive
 // flag groups of DESIGN.md. A bad flag is a UsageError naming it; main() turns that into exit status 2.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { KeepAliveOptions } from '../keepalive/index.js';
 import type { HeartbeatOptions } from '../session/options.js';
 
@@ -13,7 +13,8 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
 /** Parses a duration flag: "250ms", "5s", "1.5s", "2m", "1h"; a bare number means milliseconds. */
 export function parseDuration(flag: string, text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (m === null) throw new UsageError(`${flag}: expected a duration such as 250ms, 5s, 2m or 1h, got "${text}"`);
+  if (m === null)
+    throw new UsageError(`${flag}: expected a duration such as 250ms, 5s, 2m or 1h, got "${text}"`);
   return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
 }
 
@@ -73,7 +74,8 @@ export function keepAliveOptions(values: Values): KeepAliveOptions | undefined {
   const count = values['keepalive-count'];
   const userTimeout = values['user-timeout'];
   if ([idle, interval, count, userTimeout].every((v) => v === undefined)) return undefined;
-  if (typeof idle !== 'string') throw new UsageError('--keepalive-idle: required with the other keepalive flags');
+  if (typeof idle !== 'string')
+    throw new UsageError('--keepalive-idle: required with the other keepalive flags');
   const out: KeepAliveOptions = { idle: parseDuration('--keepalive-idle', idle) };
   if (typeof interval === 'string') out.interval = parseDuration('--keepalive-interval', interval);
   if (typeof count === 'string') out.count = parseCount('--keepalive-count', count, 1, 127);
@@ -82,9 +84,13 @@ export function keepAliveOptions(values: Values): KeepAliveOptions | undefined {
 }
 
 /** node:util parseArgs in strict mode, with its errors turned into UsageErrors that name the flag. */
-export function parse<const O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
+export function parse(
+  argv: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+): { values: Values; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    return { values: values as Values, positionals };
   } catch (err) {
     throw new UsageError((err as Error).message.split('\n')[0]!);
   }

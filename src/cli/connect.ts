@@ -4,7 +4,14 @@
 import { createInterface } from 'node:readline';
 import { connect as dial } from '../client/client.js';
 import type { DeathReport } from '../session/death.js';
-import { heartbeatFlags, heartbeatOptions, keepAliveFlags, keepAliveOptions, parse, parseHostPort } from './args.js';
+import {
+  heartbeatFlags,
+  heartbeatOptions,
+  keepAliveFlags,
+  keepAliveOptions,
+  parse,
+  parseHostPort,
+} from './args.js';
 import { createOutput, type Fields, messageFields, ms } from './output.js';
 
 export const connectFlags = {
@@ -33,7 +40,9 @@ export async function connect(argv: string[]): Promise<number> {
 
   client.on('connected', (c) => {
     out.event('connected', { local: c.local, remote: c.remote, id: c.sessionId });
-    out.status(`connected to ${c.remote} (session ${c.sessionId}, interval ${ms(c.interval)}, timeout ${ms(c.timeout)})`);
+    out.status(
+      `connected to ${c.remote} (session ${c.sessionId}, interval ${ms(c.interval)}, timeout ${ms(c.timeout)})`,
+    );
   });
   client.on('rtt', (rtt) => out.event('rtt', { ms: Math.round(rtt * 1000) / 1000 }));
   client.on('message', (payload) => {
@@ -42,7 +51,9 @@ export async function connect(argv: string[]): Promise<number> {
   });
   client.on('dead', (r: DeathReport) => {
     out.event('dead', deadFields(r));
-    out.status(`peer dead: ${r.cause}${r.diagnosis ? ` (${r.diagnosis})` : ''} after ${ms(r.silentMs)} of silence${r.detail ? ` — ${r.detail}` : ''}`);
+    out.status(
+      `peer dead: ${r.cause}${r.diagnosis ? ` (${r.diagnosis})` : ''} after ${ms(r.silentMs)} of silence${r.detail ? ` — ${r.detail}` : ''}`,
+    );
     if (values['no-reconnect']) status = 1;
   });
   client.on('reconnecting', (r) => {
@@ -54,7 +65,9 @@ export async function connect(argv: string[]): Promise<number> {
     out.status(`session ${client.sessionId} resumed`);
   });
   client.on('unconfirmed', (messages) => {
-    out.event('error', { message: `session could not be resumed: ${messages.length} message(s) may not have arrived` });
+    out.event('error', {
+      message: `session could not be resumed: ${messages.length} message(s) may not have arrived`,
+    });
     out.status(`session could not be resumed: ${messages.length} message(s) may not have arrived`);
   });
   client.on('error', (err) => {

@@ -21,7 +21,10 @@ export function jsonLine(event: string, fields: Fields): string {
   return `${JSON.stringify({ event, t: since(), ...fields })}\n`;
 }
 
-export function createOutput(json: boolean, human: (event: string, fields: Fields) => string | undefined): Output {
+export function createOutput(
+  json: boolean,
+  human: (event: string, fields: Fields) => string | undefined,
+): Output {
   return {
     json,
     event(event, fields) {

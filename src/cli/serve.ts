@@ -2,7 +2,14 @@
 // message back to its sender).
 import { createServer } from '../server/server.js';
 import type { Session } from '../server/session.js';
-import { heartbeatFlags, heartbeatOptions, keepAliveFlags, keepAliveOptions, parse, parsePort } from './args.js';
+import {
+  heartbeatFlags,
+  heartbeatOptions,
+  keepAliveFlags,
+  keepAliveOptions,
+  parse,
+  parsePort,
+} from './args.js';
 import { createOutput, type Fields, messageFields, ms } from './output.js';
 
 export const serveFlags = {
@@ -17,8 +24,8 @@ export const serveFlags = {
 
 export async function serve(argv: string[]): Promise<number> {
   const { values } = parse(argv, serveFlags);
-  const host = values.host ?? '0.0.0.0';
-  const port = values.port === undefined ? 7070 : parsePort('--port', values.port);
+  const host = typeof values.host === 'string' ? values.host : '0.0.0.0';
+  const port = typeof values.port === 'string' ? parsePort('--port', values.port) : 7070;
   const keepAlive = keepAliveOptions(values);
   const out = createOutput(values.json === true, human);
   const server = createServer({ ...heartbeatOptions(values), ...(keepAlive ? { keepAlive } : {}) });
@@ -31,8 +38,18 @@ export async function serve(argv: string[]): Promise<number> {
       out.event('message', { id, ...messageFields(payload) });
       if (values.echo) session.send(payload);
     });
-    session.on('dead', (r) => out.event('dead', { id, cause: r.cause, silentMs: Math.round(r.silentMs), ...(r.diagnosis ? { diagnosis: r.diagnosis } : {}), ...(r.detail ? { detail: r.detail } : {}) }));
-    session.on('resumed', () => out.event('resumed', { id, remote: `${session.remoteAddress}:${session.remotePort}` }));
+    session.on('dead', (r) =>
+      out.event('dead', {
+        id,
+        cause: r.cause,
+        silentMs: Math.round(r.silentMs),
+        ...(r.diagnosis ? { diagnosis: r.diagnosis } : {}),
+        ...(r.detail ? { detail: r.detail } : {}),
+      }),
+    );
+    session.on('resumed', () =>
+      out.event('resumed', { id, remote: `${session.remoteAddress}:${session.remotePort}` }),
+    );
     session.on('close', () => out.event('closed', { id }));
   });
   server.on('error', (err) => out.event('error', { message: err.message }));

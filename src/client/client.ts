@@ -8,7 +8,7 @@ import { deriveKeepAlive, type KeepAliveOptions } from '../keepalive/index.js';
 import type { Frame, WelcomeFrame } from '../protocol/frames.js';
 import type { DeathReport } from '../session/death.js';
 import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
-import { type HeartbeatOptions, resolveHeartbeat, type ResolvedHeartbeat } from '../session/options.js';
+import { type HeartbeatOptions, type ResolvedHeartbeat, resolveHeartbeat } from '../session/options.js';
 import { Transport } from '../session/transport.js';
 import { type BackoffOptions, backoffDelay, validateBackoff } from './backoff.js';
 
@@ -41,10 +41,20 @@ export interface ClientOptions extends HeartbeatOptions, EndpointOptions {
   keepAlive?: KeepAliveOptions | false;
 }
 
-export const CLIENT_DEFAULTS = { connectTimeout: 10_000, handshakeTimeout: 10_000, host: 'localhost' } as const;
+export const CLIENT_DEFAULTS = {
+  connectTimeout: 10_000,
+  handshakeTimeout: 10_000,
+  host: 'localhost',
+} as const;
 
 /** GOAWAY codes after which reconnecting cannot help: no retry storm. */
-const FINAL_GOAWAY = new Set(['auth-failed', 'unsupported-version', 'normal', 'protocol-error', 'frame-too-large']);
+const FINAL_GOAWAY = new Set([
+  'auth-failed',
+  'unsupported-version',
+  'normal',
+  'protocol-error',
+  'frame-too-large',
+]);
 
 export class HeartbeatClient extends Endpoint {
   /** Session id from the server's WELCOME (undefined before the first handshake). */
@@ -66,13 +76,20 @@ export class HeartbeatClient extends Endpoint {
 
   constructor(options: ClientOptions) {
     super(options);
-    if (typeof options !== 'object' || options === null) throw new TypeError('connect() needs an options object');
+    if (typeof options !== 'object' || options === null)
+      throw new TypeError('connect() needs an options object');
     checkOption('port', options.port, 1, 65535);
     this.options = options;
     this.heartbeat = resolveHeartbeat(options);
     const reconnect = options.reconnect ?? true;
     this.backoff = reconnect === false ? undefined : validateBackoff(reconnect === true ? {} : reconnect);
-    this.connectTimeout = checkOption('connectTimeout', options.connectTimeout ?? CLIENT_DEFAULTS.connectTimeout, 1, 0x7fff_ffff, 'ms');
+    this.connectTimeout = checkOption(
+      'connectTimeout',
+      options.connectTimeout ?? CLIENT_DEFAULTS.connectTimeout,
+      1,
+      0x7fff_ffff,
+      'ms',
+    );
     this.handshakeTimeout = checkOption(
       'handshakeTimeout',
       options.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
@@ -92,7 +109,11 @@ export class HeartbeatClient extends Endpoint {
     this.dialing?.destroy();
     const transport = this.transport;
     if (transport !== undefined && !transport.closed) {
-      transport.goaway('normal', 'client closed', this.receivedSeq, { cause: 'local', silentMs: 0, goaway: 'normal' });
+      transport.goaway('normal', 'client closed', this.receivedSeq, {
+        cause: 'local',
+        silentMs: 0,
+        goaway: 'normal',
+      });
     } else {
       this.finish();
     }
@@ -106,11 +127,20 @@ export class HeartbeatClient extends Endpoint {
     if (o.localAddress !== undefined) base.localAddress = o.localAddress;
     if (o.family !== undefined) base.family = o.family;
     const socket = o.tls
-      ? tls.connect({ ...base, ...(o.tls === true ? {} : o.tls), ...(net.isIP(host) ? {} : { servername: host }) })
+      ? tls.connect({
+          ...base,
+          ...(o.tls === true ? {} : o.tls),
+          ...(net.isIP(host) ? {} : { servername: host }),
+        })
       : net.connect(base);
     this.dialing = socket;
     const timer = setTimeout(() => {
-      socket.destroy(new LifelineError('LIFELINE_CONNECT_TIMEOUT', `connect to ${host}:${o.port} timed out after ${this.connectTimeout} ms`));
+      socket.destroy(
+        new LifelineError(
+          'LIFELINE_CONNECT_TIMEOUT',
+          `connect to ${host}:${o.port} timed out after ${this.connectTimeout} ms`,
+        ),
+      );
     }, this.connectTimeout);
     timer.unref();
     const onFail = (err: Error) => {
@@ -204,7 +234,12 @@ export class HeartbeatClient extends Endpoint {
     if (report.cause === 'goaway' && FINAL_GOAWAY.has(report.goaway ?? '')) {
       this.emit('dead', report);
       if (report.goaway !== 'normal') {
-        this.fail(new LifelineError(`LIFELINE_${(report.goaway ?? 'goaway').toUpperCase().replaceAll('-', '_')}`, `server refused: ${report.detail}`));
+        this.fail(
+          new LifelineError(
+            `LIFELINE_${(report.goaway ?? 'goaway').toUpperCase().replaceAll('-', '_')}`,
+            `server refused: ${report.detail}`,
+          ),
+        );
       }
       return this.finish();
     }

@@ -10,7 +10,7 @@ import { deriveKeepAlive, type KeepAliveOptions } from '../keepalive/index.js';
 import { TOKEN_LENGTH } from '../protocol/constants.js';
 import type { Frame, HelloFrame } from '../protocol/frames.js';
 import type { DeathReport } from '../session/death.js';
-import { type HeartbeatOptions, resolveHeartbeat, type ResolvedHeartbeat } from '../session/options.js';
+import { type HeartbeatOptions, type ResolvedHeartbeat, resolveHeartbeat } from '../session/options.js';
 import { type LivenessParams, Transport, type TransportHandler } from '../session/transport.js';
 import { Session, type SessionOwner } from './session.js';
 
@@ -27,7 +27,9 @@ export interface HelloInfo {
  * Decides whether a client may in: return a string (its identity, which binds its sessions), `true`
  * (accepted, identity ''), or false/undefined or a throw (refused: GOAWAY auth-failed). May be async.
  */
-export type Authenticate = (hello: HelloInfo) => string | boolean | undefined | Promise<string | boolean | undefined>;
+export type Authenticate = (
+  hello: HelloInfo,
+) => string | boolean | undefined | Promise<string | boolean | undefined>;
 
 export interface ServerOptions extends HeartbeatOptions {
   /**
@@ -92,7 +94,13 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
       0x7fff_ffff,
       'ms',
     );
-    this.resumeWindow = checkOption('resumeWindow', options.resumeWindow ?? SERVER_DEFAULTS.resumeWindow, 0, 0x7fff_ffff, 'ms');
+    this.resumeWindow = checkOption(
+      'resumeWindow',
+      options.resumeWindow ?? SERVER_DEFAULTS.resumeWindow,
+      0,
+      0x7fff_ffff,
+      'ms',
+    );
     this.maxSessions = options.maxSessions ?? Number.POSITIVE_INFINITY;
     if (options.maxSessions !== undefined) checkOption('maxSessions', options.maxSessions, 1, 2 ** 31);
     this.keepAlive = options.keepAlive ?? deriveKeepAlive(this.heartbeat);
@@ -105,7 +113,11 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     if (options.tls) {
       // A failed TLS handshake (bad certificate, plain TCP) never becomes a connection: report, don't crash.
       this.server.on('tlsClientError', (err, socket) => {
-        this.emit('rejected', { cause: 'protocol-error', silentMs: 0, detail: `TLS: ${err.message}` }, remoteOf(socket));
+        this.emit(
+          'rejected',
+          { cause: 'protocol-error', silentMs: 0, detail: `TLS: ${err.message}` },
+          remoteOf(socket),
+        );
       });
     }
   }
@@ -176,7 +188,11 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     const hook = this.options.authenticate;
     if (hook === undefined) return '';
     const socket = transport.socket;
-    const info: HelloInfo = { credentials: hello.credentials, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
+    const info: HelloInfo = {
+      credentials: hello.credentials,
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+    };
     if (socket instanceof tls.TLSSocket) info.peerCertificate = socket.getPeerCertificate();
     const verdict = await hook(info);
     if (verdict === true) return '';
@@ -208,12 +224,17 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     const found = hello.token.length > 0 ? this.byToken.get(hello.token.toString('hex')) : undefined;
     const resumable = found !== undefined && found.identity === identity && found.state !== 'closed';
     if (!resumable && this.sessions.size >= this.maxSessions) {
-      transport.goaway('too-many-sessions', `the server holds its maximum of ${this.maxSessions} sessions`, 0, {
-        cause: 'local',
-        silentMs: 0,
-        goaway: 'too-many-sessions',
-        detail: 'maxSessions reached',
-      });
+      transport.goaway(
+        'too-many-sessions',
+        `the server holds its maximum of ${this.maxSessions} sessions`,
+        0,
+        {
+          cause: 'local',
+          silentMs: 0,
+          goaway: 'too-many-sessions',
+          detail: 'maxSessions reached',
+        },
+      );
       return;
     }
     const session = resumable ? found : this.newSession(identity, this.negotiate(hello));
@@ -237,8 +258,14 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     let { interval, timeout } = hb;
     const bounds = this.options.clientProposal;
     if (bounds !== undefined) {
-      if (hello.interval > 0) interval = clamp(hello.interval, bounds.minInterval ?? hb.interval, bounds.maxInterval ?? hb.interval);
-      if (hello.timeout > 0) timeout = clamp(hello.timeout, bounds.minTimeout ?? hb.timeout, bounds.maxTimeout ?? hb.timeout);
+      if (hello.interval > 0)
+        interval = clamp(
+          hello.interval,
+          bounds.minInterval ?? hb.interval,
+          bounds.maxInterval ?? hb.interval,
+        );
+      if (hello.timeout > 0)
+        timeout = clamp(hello.timeout, bounds.minTimeout ?? hb.timeout, bounds.maxTimeout ?? hb.timeout);
       timeout = Math.max(timeout, interval);
     }
     return {
@@ -267,7 +294,12 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
   }
 }
 
-const shutdownReport: DeathReport = { cause: 'local', silentMs: 0, goaway: 'server-shutdown', detail: 'server shutting down' };
+const shutdownReport: DeathReport = {
+  cause: 'local',
+  silentMs: 0,
+  goaway: 'server-shutdown',
+  detail: 'server shutting down',
+};
 
 function clamp(value: number, min: number, max: number): number {
   return Math.min(Math.max(value, min), max);

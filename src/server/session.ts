@@ -1,9 +1,9 @@
 // The server's side of one client session: an Endpoint that outlives its connections for the resume
 // window, bound to the identity that authenticated it. Created and owned by HeartbeatServer only.
 import { performance } from 'node:perf_hooks';
+import type { Frame } from '../protocol/frames.js';
 import type { DeathReport } from '../session/death.js';
 import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
-import type { Frame } from '../protocol/frames.js';
 import type { LivenessParams, Transport } from '../session/transport.js';
 
 export type SessionState = 'open' | 'detached' | 'closed';
@@ -76,7 +76,12 @@ export class Session extends Endpoint {
     this.ended = true;
     const transport = this.transport;
     if (transport !== undefined) {
-      transport.goaway(name, reason, this.receivedSeq, { cause: 'local', silentMs: 0, goaway: name, detail: reason });
+      transport.goaway(name, reason, this.receivedSeq, {
+        cause: 'local',
+        silentMs: 0,
+        goaway: name,
+        detail: reason,
+      });
     } else {
       this.finish();
     }
@@ -90,7 +95,11 @@ export class Session extends Endpoint {
     if (previous !== undefined) {
       // The client came back before this side noticed the old connection die: retire it quietly.
       this.detach(previous);
-      previous.destroy({ cause: 'local', silentMs: previous.silentMs(), detail: 'replaced by a resumed connection' });
+      previous.destroy({
+        cause: 'local',
+        silentMs: previous.silentMs(),
+        detail: 'replaced by a resumed connection',
+      });
     }
     this.status = 'open';
     this.remoteAddress = transport.socket.remoteAddress;

@@ -114,7 +114,8 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
           `(maxBuffered ${this.maxBuffered}); wait for 'drain' before sending more`,
       );
     }
-    if (this.outbox.nextSeq > MAX_SEQ) throw new LifelineError('LIFELINE_SEQ_EXHAUSTED', 'session sequence numbers exhausted');
+    if (this.outbox.nextSeq > MAX_SEQ)
+      throw new LifelineError('LIFELINE_SEQ_EXHAUSTED', 'session sequence numbers exhausted');
     const seq = this.outbox.push(buf);
     this.stats.messagesOut++;
     this.stats.bytesOut += buf.length;
@@ -208,6 +209,7 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
 
 function toBuffer(payload: Buffer | Uint8Array): Buffer {
   if (Buffer.isBuffer(payload)) return payload;
-  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (payload instanceof Uint8Array)
+    return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   throw new TypeError(`payload must be a Buffer, Uint8Array or string, got ${typeof payload}`);
 }

@@ -82,7 +82,13 @@ export function resolveHeartbeat(options: HeartbeatOptions = {}, prefix = ''): R
     assertRange(name('phiThreshold'), options.phiThreshold, 0.5, 100);
     phiThreshold = options.phiThreshold;
   }
-  const maxFrame = checkOption(name('maxFrame'), options.maxFrame ?? HEARTBEAT_DEFAULTS.maxFrame, 64, 0xffff_ffff, 'bytes');
+  const maxFrame = checkOption(
+    name('maxFrame'),
+    options.maxFrame ?? HEARTBEAT_DEFAULTS.maxFrame,
+    64,
+    0xffff_ffff,
+    'bytes',
+  );
   const maxPingsPerInterval = checkOption(
     name('maxPingsPerInterval'),
     options.maxPingsPerInterval ?? HEARTBEAT_DEFAULTS.maxPingsPerInterval,

@@ -4,10 +4,10 @@
 // and nothing on the per-frame path but `lastHeardAt = now`.
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createDetector, type Detector } from '../detect/detector.js';
+import { createDetector, type Detector } from '../detect/index.js';
 import { type KeepAliveOptions, setKeepAlive, tcpInfo } from '../keepalive/index.js';
 import { GoawayCode, type GoawayName } from '../protocol/constants.js';
-import { Decoder, type DecodeError } from '../protocol/decoder.js';
+import { type DecodeError, Decoder } from '../protocol/decoder.js';
 import {
   encodeAck,
   encodeData,
@@ -19,7 +19,7 @@ import {
 } from '../protocol/encoder.js';
 import type { Frame } from '../protocol/frames.js';
 import { encodeHttpRefusal } from '../protocol/refusal.js';
-import { type DeathReport, causeOfSocketError, diagnose } from './death.js';
+import { causeOfSocketError, type DeathReport, diagnose } from './death.js';
 import type { DetectorKind } from './options.js';
 
 /** What a transport tells its owner. Plain callbacks: they run on the per-frame path. */
@@ -181,7 +181,8 @@ export class Transport {
     this.report ??= report;
     const frame: Frame = { type: 'goaway', code: GoawayCode[name], name, lastReceived, reason };
     // A peer still in the handshake has not read our preface yet.
-    const bytes = this.state === 'handshake' ? Buffer.concat([encodePreface(), encodeFrame(frame)]) : encodeFrame(frame);
+    const bytes =
+      this.state === 'handshake' ? Buffer.concat([encodePreface(), encodeFrame(frame)]) : encodeFrame(frame);
     this.state = 'closing';
     this.socket.end(bytes);
     this.arm(LINGER_MS, performance.now());
@@ -219,7 +220,8 @@ export class Transport {
   };
 
   private readonly onFrame = (frame: Frame): void => {
-    if (this.state === 'closing' && frame.type !== 'data' && frame.type !== 'ack' && frame.type !== 'goaway') return;
+    if (this.state === 'closing' && frame.type !== 'data' && frame.type !== 'ack' && frame.type !== 'goaway')
+      return;
     switch (frame.type) {
       case 'ping':
         if (this.state !== 'open') return this.violation('PING before the handshake completed');
@@ -265,7 +267,12 @@ export class Transport {
 
   private refuse(error: DecodeError): void {
     if (error.looksLikeHttp && this.state === 'handshake') {
-      this.report ??= { cause: 'protocol-error', silentMs: 0, detail: error.reason, goaway: 'protocol-error' };
+      this.report ??= {
+        cause: 'protocol-error',
+        silentMs: 0,
+        detail: error.reason,
+        goaway: 'protocol-error',
+      };
       this.state = 'closing';
       this.socket.end(encodeHttpRefusal());
       this.arm(LINGER_MS, performance.now());
@@ -370,18 +377,28 @@ export class Transport {
     const silentMs = this.silentMs(now);
     const detail =
       `nothing heard for ${Math.round(silentMs)} ms (timeout ${this.params!.timeout} ms)` +
-      (info ? `; kernel: ${info.unacked} unacked, ${info.retransmits} retransmits, last ACK ${info.lastAckReceivedMs} ms ago` : '');
+      (info
+        ? `; kernel: ${info.unacked} unacked, ${info.retransmits} retransmits, last ACK ${info.lastAckReceivedMs} ms ago`
+        : '');
     this.destroy({ cause: 'heartbeat-timeout', diagnosis: diagnose(info), silentMs, detail });
   };
 
   private readonly onPeerEnd = (): void => {
     if (this.state === 'open' || this.state === 'handshake') {
-      this.report ??= { cause: 'closed', silentMs: this.silentMs(), detail: 'the peer closed the connection without GOAWAY' };
+      this.report ??= {
+        cause: 'closed',
+        silentMs: this.silentMs(),
+        detail: 'the peer closed the connection without GOAWAY',
+      };
     }
   };
 
   private readonly onError = (err: NodeJS.ErrnoException): void => {
-    this.report ??= { cause: causeOfSocketError(err), silentMs: this.silentMs(), detail: `${err.code ?? ''} ${err.message}`.trim() };
+    this.report ??= {
+      cause: causeOfSocketError(err),
+      silentMs: this.silentMs(),
+      detail: `${err.code ?? ''} ${err.message}`.trim(),
+    };
   };
 
   private readonly onClose = (): void => {
@@ -408,7 +425,9 @@ function applyKeepAlive(socket: net.Socket, options: KeepAliveOptions | false | 
     // The heartbeat still works without the kernel layer; say so once, loudly, never silently.
     if (!keepAliveWarned) {
       keepAliveWarned = true;
-      process.emitWarning(`lifeline: kernel keepalive not applied: ${(err as Error).message}`, { code: 'LIFELINE_KEEPALIVE' });
+      process.emitWarning(`lifeline: kernel keepalive not applied: ${(err as Error).message}`, {
+        code: 'LIFELINE_KEEPALIVE',
+      });
     }
   }
 }

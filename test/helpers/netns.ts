@@ -37,8 +37,11 @@ function sh(argv: string[]): string {
 export function netnsUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'network namespaces need Linux';
   if (process.getuid?.() !== 0) return 'network namespaces need root';
-  for (const tool of ['ip', 'nft']) {
-    const r = spawnSync(tool, ['--version'], { stdio: 'ignore' });
+  for (const [tool, flag] of [
+    ['ip', '-V'],
+    ['nft', '-v'],
+  ] as const) {
+    const r = spawnSync(tool, [flag], { stdio: 'ignore' });
     if (r.error || r.status !== 0) return `${tool} is not installed (apt-get install -y iproute2 nftables)`;
   }
   return undefined;
@@ -102,7 +105,9 @@ export function createNetns(): Netns {
       );
     },
     heal() {
-      spawnSync('ip', ['netns', 'exec', name, 'nft', 'delete', 'table', 'inet', 'llfault'], { stdio: 'ignore' });
+      spawnSync('ip', ['netns', 'exec', name, 'nft', 'delete', 'table', 'inet', 'llfault'], {
+        stdio: 'ignore',
+      });
     },
     link(up) {
       sh(['ip', '-n', name, 'link', 'set', peerIf, up ? 'up' : 'down']);

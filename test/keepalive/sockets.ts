@@ -1,0 +1,127 @@
+// Real loopback sockets for the keepalive tests: a listening server, a connected client/accepted pair,
+// a TLS pair over a self-signed certificate, and bounded waits. Every wait has a deadline.
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import tls from 'node:tls';
+
+/** Resolves with the event's arguments, or rejects after `ms` naming what was awaited. */
+export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface Pair {
+  client: net.Socket;
+  accepted: net.Socket;
+  close(): void;
+}
+
+/** A TCP connection over loopback: both ends, connected. */
+export async function tcpPair(): Promise<Pair> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await within(2000, 'listening', once(server, 'listening'));
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  await within(2000, 'connect', once(client, 'connect'));
+  const [socket] = await within(2000, 'connection', accepted);
+  return {
+    client,
+    accepted: socket,
+    close() {
+      client.destroy();
+      socket.destroy();
+      server.close();
+    },
+  };
+}
+
+export interface TlsPair {
+  client: tls.TLSSocket;
+  accepted: tls.TLSSocket;
+  close(): void;
+}
+
+let certificate: { key: Buffer; cert: Buffer } | undefined;
+
+/** A self-signed certificate for localhost made with openssl, or undefined (with the test skipped). */
+export function selfSigned(t: TestContext): { key: Buffer; cert: Buffer } | undefined {
+  if (certificate) return certificate;
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-tls-'));
+  try {
+    const r = spawnSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost'].concat([
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ]),
+      { stdio: 'ignore' },
+    );
+    if (r.error || r.status !== 0) {
+      if (process.env.CI === 'true') throw new Error('openssl is needed in CI to make a test certificate');
+      t.skip('skipped: openssl is not installed, so no certificate for the TLS test');
+      return undefined;
+    }
+    certificate = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+    return certificate;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A TLS connection over loopback, handshake done on both ends. */
+export async function tlsPair(credentials: { key: Buffer; cert: Buffer }): Promise<TlsPair> {
+  const server = tls.createServer(credentials);
+  server.listen(0, '127.0.0.1');
+  await within(2000, 'listening', once(server, 'listening'));
+  const accepted = once(server, 'secureConnection') as Promise<[tls.TLSSocket]>;
+  const client = tls.connect({
+    port: (server.address() as net.AddressInfo).port,
+    host: '127.0.0.1',
+    ca: credentials.cert,
+    servername: 'localhost',
+  });
+  await within(5000, 'secureConnect', once(client, 'secureConnect'));
+  const [socket] = await within(5000, 'secureConnection', accepted);
+  return {
+    client,
+    accepted: socket,
+    close() {
+      client.destroy();
+      socket.destroy();
+      server.close();
+    },
+  };
+}
+
+/** A listening server whose connections are kept open until close(). */
+export async function server(): Promise<{ port: number; close(): void }> {
+  const sockets = new Set<net.Socket>();
+  const s = net.createServer((c) => {
+    sockets.add(c);
+    c.on('error', () => {});
+  });
+  s.listen(0, '127.0.0.1');
+  await within(2000, 'listening', once(s, 'listening'));
+  return {
+    port: (s.address() as net.AddressInfo).port,
+    close() {
+      for (const c of sockets) c.destroy();
+      s.close();
+    },
+  };
+}
