@@ -127,6 +127,11 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
     return ok;
   }
 
+  /** Sends a PING at once (whatever the heartbeat schedule); the answer arrives as an 'rtt' event. */
+  ping(): void {
+    this.transport?.pingNow();
+  }
+
   // ---- TransportHandler ----
 
   onFrame(frame: Frame, transport: Transport): void {

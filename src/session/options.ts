@@ -29,8 +29,9 @@ export interface HeartbeatOptions {
   /** Largest frame payload accepted, in bytes. Default 1 MiB; larger frames are refused before buffering. */
   maxFrame?: number;
   /**
-   * How many PINGs a peer may send within one interval before it gets GOAWAY too-many-pings. Default 10:
-   * an honest peer sends at most one per interval; the margin covers reconnect bursts and clock jitter.
+   * How many PINGs a peer may send within one interval (or one second, if the interval is longer) before
+   * it gets GOAWAY too-many-pings. Default 10: an honest peer sends at most one per interval; the margin
+   * covers `lifeline ping` at up to 10 per second and timer jitter.
    */
   maxPingsPerInterval?: number;
 }

@@ -284,18 +284,25 @@ export class Transport {
   private tooManyPings(): boolean {
     const now = performance.now();
     const params = this.params!;
-    if (now - this.pingWindowAt >= params.interval) {
+    // The window is one interval, but never longer than a second: `lifeline ping -i 200ms` must pass
+    // whatever interval the server dictates, while a flood of thousands per second never does.
+    if (now - this.pingWindowAt >= Math.min(params.interval, 1000)) {
       this.pingWindowAt = now;
       this.pingsInWindow = 0;
     }
     if (++this.pingsInWindow <= params.maxPingsPerInterval) return false;
-    this.violation(`more than ${params.maxPingsPerInterval} PINGs within one interval`, 'too-many-pings');
+    this.violation(`more than ${params.maxPingsPerInterval} PINGs within ${Math.min(params.interval, 1000)} ms`, 'too-many-pings');
     return true;
   }
 
   private writeWithAck(frame: Buffer): void {
     const due = this.handler.ackDue(true);
     this.socket.write(due > 0 ? Buffer.concat([encodeAck(due), frame]) : frame);
+  }
+
+  /** Sends a PING now (lifeline ping); its PONG reports an RTT like any other. */
+  pingNow(): void {
+    if (this.state === 'open') this.ping(performance.now());
   }
 
   private ping(now: number): void {
