@@ -71,6 +71,8 @@ export class HeartbeatClient extends Endpoint {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private dialing: net.Socket | undefined;
+  /** The connection between TCP connect and WELCOME (this.transport is set only once WELCOME arrived). */
+  private handshaking: Transport | undefined;
   private closing = false;
   private closed = false;
 
@@ -107,7 +109,7 @@ export class HeartbeatClient extends Endpoint {
     this.ended = true;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.dialing?.destroy();
-    const transport = this.transport;
+    const transport = this.transport ?? this.handshaking;
     if (transport !== undefined && !transport.closed) {
       transport.goaway('normal', 'client closed', this.receivedSeq, {
         cause: 'local',
@@ -169,7 +171,7 @@ export class HeartbeatClient extends Endpoint {
       handshakeTimeout: this.handshakeTimeout,
       keepAlive: this.options.keepAlive ?? deriveKeepAlive(hb),
     });
-    this.transport = transport;
+    this.handshaking = transport;
     const credentials = this.options.credentials;
     transport.writeOpening({
       type: 'hello',
@@ -191,13 +193,12 @@ export class HeartbeatClient extends Endpoint {
   }
 
   private welcomed(welcome: WelcomeFrame, transport: Transport): void {
+    this.handshaking = undefined;
     const hadSession = this.token.length > 0;
     if (hadSession && !welcome.resumed) {
-      // The server no longer knows our session: start afresh, and tell the application what may be lost.
-      const unconfirmed = this.outbox.drain();
-      this.receivedSeq = 0;
-      this.ackedSeq = 0;
-      if (unconfirmed.length > 0) this.emit('unconfirmed', unconfirmed);
+      // The server no longer knows our session: start afresh. Messages that were written to an old
+      // connection may or may not have arrived — the application is told; those never written go out now.
+      this.restartSession();
     }
     this.token = welcome.token;
     this.sessionId = welcome.sessionId;
@@ -228,6 +229,7 @@ export class HeartbeatClient extends Endpoint {
   }
 
   onEnd(report: DeathReport, transport: Transport): void {
+    if (this.handshaking === transport) this.handshaking = undefined;
     this.detach(transport);
     const wasOpen = transport.opened;
     if (this.closing) return this.finish();
@@ -270,6 +272,7 @@ export class HeartbeatClient extends Endpoint {
     this.closed = true;
     this.ended = true;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.reportUnconfirmed();
     this.emit('close');
   }
 }

@@ -135,7 +135,7 @@ export class Session extends Endpoint {
     this.status = 'closed';
     this.ended = true;
     if (this.expiry !== undefined) clearTimeout(this.expiry);
-    this.outbox.drain();
+    this.reportUnconfirmed();
     this.owner.sessionClosed(this);
     this.emit('close');
   }

@@ -44,8 +44,9 @@ export interface EndpointEvents {
   /** Client: the next connection attempt starts after delayMs. */
   reconnecting: [info: { attempt: number; delayMs: number }];
   /**
-   * Client: the server could not resume the session (its window passed, it restarted): these messages were
-   * sent but never acknowledged, so they may or may not have reached the server's application.
+   * Sent messages that were never acknowledged, so they may or may not have reached the peer's application:
+   * emitted when a session ends with some (close() before they were acknowledged, the resume window
+   * passed) and, on a client, when the server could not resume the session (it restarted, the window passed).
    */
   unconfirmed: [messages: Array<{ seq: number; payload: Buffer }>];
   /** Client: a failure that ends the client (connect failed without reconnect, authentication refused...). */
@@ -70,11 +71,13 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
   /** Largest DATA payload (+ its 6-byte sequence number) the peer accepts, from HELLO/WELCOME. */
   peerMaxFrame = Number.POSITIVE_INFINITY;
   protected transport: Transport | undefined;
-  protected readonly outbox = new Outbox();
+  protected outbox = new Outbox();
   /** Highest sequence number received in order. */
   protected receivedSeq = 0;
   /** Highest sequence number we have acknowledged to the peer. */
   protected ackedSeq = 0;
+  /** Highest sequence number ever handed to a socket (messages above it never left this process). */
+  protected writtenSeq = 0;
   protected readonly maxBuffered: number;
   protected ended = false;
   private needDrain = false;
@@ -122,6 +125,7 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
     let ok = this.outbox.bytes <= this.maxBuffered / 2;
     if (this.transport !== undefined && !this.transport.closed) {
       ok = this.transport.writeData(seq, buf) && ok;
+      this.writtenSeq = seq;
     }
     if (!ok) this.needDrain = true;
     return ok;
@@ -186,6 +190,29 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
     this.acknowledge(peerReceived, transport);
     transport.socket.on('drain', this.onSocketDrain);
     this.outbox.forEachAfter(peerReceived, (seq, payload) => transport.writeData(seq, payload));
+    this.writtenSeq = this.outbox.lastSeq;
+  }
+
+  /**
+   * Starts a new session in place of one the peer no longer knows: sequence numbers restart at 1, messages
+   * that may have reached the peer are reported 'unconfirmed', and those that never left are kept to send.
+   */
+  protected restartSession(): void {
+    const held = this.outbox.drain();
+    const written = this.writtenSeq;
+    this.outbox = new Outbox();
+    this.receivedSeq = 0;
+    this.ackedSeq = 0;
+    this.writtenSeq = 0;
+    const unconfirmed = held.filter((m) => m.seq <= written);
+    for (const m of held) if (m.seq > written) this.outbox.push(m.payload);
+    if (unconfirmed.length > 0) this.emit('unconfirmed', unconfirmed);
+  }
+
+  /** The session is over: tells the application which sent messages were never acknowledged. */
+  protected reportUnconfirmed(): void {
+    const unconfirmed = this.outbox.drain();
+    if (unconfirmed.length > 0) this.emit('unconfirmed', unconfirmed);
   }
 
   protected detach(transport: Transport): void {

@@ -155,9 +155,12 @@ export class Transport {
     this.socket.write(Buffer.concat([encodePreface(), encodeFrame(frame)]));
   }
 
-  /** Writes one DATA frame; returns false when the socket's buffer is full (wait for 'drain'). */
+  /**
+   * Writes one DATA frame; returns false when the socket's buffer is full (wait for 'drain'). Before the
+   * handshake or while closing nothing is written: the message stays in the replay buffer.
+   */
   writeData(seq: number, payload: Buffer): boolean {
-    if (this.state !== 'open') return false;
+    if (this.state !== 'open') return true;
     if (payload.length <= 1024) return this.socket.write(encodeData(seq, payload));
     // Large payloads go out uncopied: header and payload in one writev.
     this.socket.cork();
@@ -291,7 +294,10 @@ export class Transport {
       this.pingsInWindow = 0;
     }
     if (++this.pingsInWindow <= params.maxPingsPerInterval) return false;
-    this.violation(`more than ${params.maxPingsPerInterval} PINGs within ${Math.min(params.interval, 1000)} ms`, 'too-many-pings');
+    this.violation(
+      `more than ${params.maxPingsPerInterval} PINGs within ${Math.min(params.interval, 1000)} ms`,
+      'too-many-pings',
+    );
     return true;
   }
 

@@ -1,0 +1,189 @@
+// Resume against real breaks: every message is delivered exactly once and in order, in both directions,
+// across partitions long enough to be detected (network namespaces + nftables) and across a hundred
+// connections cut in a row (a loopback proxy that destroys them).
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import { describe, test } from 'node:test';
+import { connect, type HeartbeatClient } from '../../src/client/client.js';
+import { createServer } from '../../src/server/server.js';
+import type { Session } from '../../src/server/session.js';
+import { cliArgv, EventReader } from '../helpers/cli.js';
+import { createNetns, needNetns } from '../helpers/netns.js';
+
+const INTERVAL = 200;
+const TIMEOUT = 1000;
+
+/** Sends "m-0", "m-1", ... every `everyMs` until stopped; returns how many were sent. */
+function stream(client: HeartbeatClient, everyMs: number): { stop(): number } {
+  let n = 0;
+  const timer = setInterval(() => client.send(`m-${n++}`), everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return n;
+    },
+  };
+}
+
+function expected(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `m-${i}`);
+}
+
+/** Resolves when `pred()` holds, checking on every event of `emitter` named `event`; bounded. */
+function until(emitter: NodeJS.EventEmitter, event: string, pred: () => boolean, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (pred()) return resolve();
+    const timer = setTimeout(() => {
+      emitter.off(event, check);
+      reject(new Error(`condition not met within ${ms} ms`));
+    }, ms);
+    function check() {
+      if (!pred()) return;
+      clearTimeout(timer);
+      emitter.off(event, check);
+      resolve();
+    }
+    emitter.on(event, check);
+  });
+}
+
+describe('resume', { concurrency: false }, () => {
+  test('a client streaming through two detected partitions gets every echo exactly once, in order', {
+    timeout: 60_000,
+  }, async (t) => {
+    if (!needNetns(t)) return;
+    const ns = createNetns();
+    let server: EventReader | undefined;
+    let client: HeartbeatClient | undefined;
+    try {
+      server = new EventReader(
+        ns.spawn(
+          cliArgv([
+            'serve',
+            '--host',
+            ns.peerIp,
+            '--port',
+            '0',
+            '--echo',
+            '--json',
+            '--interval',
+            `${INTERVAL}`,
+            '--timeout',
+            `${TIMEOUT}`,
+          ]),
+        ),
+      );
+      const listening = await server.waitFor((e) => e.event === 'listening', 10_000);
+      client = connect({
+        host: ns.peerIp,
+        port: Number(listening.port),
+        connectTimeout: 1500,
+        reconnect: { initialDelay: 100, maxDelay: 500 },
+      });
+      const echoes: string[] = [];
+      const events: string[] = [];
+      client.on('message', (m) => echoes.push(m.toString()));
+      for (const e of ['dead', 'reconnecting', 'connected', 'resumed', 'unconfirmed'] as const)
+        client.on(e, () => events.push(e));
+      await once(client, 'connected', { signal: AbortSignal.timeout(10_000) });
+      const sender = stream(client, 20);
+
+      for (let round = 1; round <= 2; round++) {
+        await until(client, 'message', () => echoes.length >= 20 * round, 10_000);
+        const resumedBefore = events.filter((e) => e === 'resumed').length;
+        ns.partition();
+        await once(client, 'dead', { signal: AbortSignal.timeout(TIMEOUT + 2000) });
+        // Wait for the server to have noticed too, so that the session really is detached on both ends.
+        await server.waitFor((e) => e.event === 'dead', TIMEOUT + 2000, 0);
+        ns.heal();
+        await until(
+          client,
+          'resumed',
+          () => events.filter((e) => e === 'resumed').length > resumedBefore,
+          20_000,
+        );
+      }
+      const sent = sender.stop();
+      await until(client, 'message', () => echoes.length >= sent, 10_000);
+      assert.deepEqual(echoes, expected(sent), 'echoes: lost, duplicated or reordered');
+      const atServer = server.events.filter((e) => e.event === 'message').map((e) => e.text);
+      assert.deepEqual(atServer, expected(sent), 'server received: lost, duplicated or reordered');
+      assert.equal(events.filter((e) => e === 'resumed').length, 2);
+      assert.ok(!events.includes('unconfirmed'));
+      assert.equal(server.events.filter((e) => e.event === 'resumed').length, 2);
+    } finally {
+      client?.close();
+      await server?.stop();
+      ns.destroy();
+    }
+  });
+
+  test('a hundred connections cut in a row lose nothing and duplicate nothing, both ways', {
+    timeout: 60_000,
+  }, async () => {
+    const received: string[] = [];
+    let sessionRef: Session | undefined;
+    const server = createServer({ interval: INTERVAL, timeout: TIMEOUT }, (session) => {
+      sessionRef = session;
+      session.on('message', (m) => {
+        received.push(m.toString());
+        session.send(m); // echo
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    // A proxy whose live connections we cut at will: each cut is a reset on both sides.
+    const live = new Set<net.Socket>();
+    const proxy = net.createServer((downstream) => {
+      const upstream = net.connect(server.address().port, '127.0.0.1');
+      for (const s of [downstream, upstream]) {
+        live.add(s);
+        s.on('error', () => {});
+        s.on('close', () => {
+          live.delete(s);
+          downstream.destroy();
+          upstream.destroy();
+        });
+      }
+      downstream.pipe(upstream);
+      upstream.pipe(downstream);
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    const client = connect({
+      host: '127.0.0.1',
+      port: (proxy.address() as net.AddressInfo).port,
+      reconnect: { initialDelay: 1, maxDelay: 5 },
+    });
+    const echoes: string[] = [];
+    client.on('message', (m) => echoes.push(m.toString()));
+    let resumed = 0;
+    client.on('resumed', () => resumed++);
+    let unconfirmed = 0;
+    client.on('unconfirmed', (m) => {
+      unconfirmed += m.length;
+    });
+    try {
+      await once(client, 'connected', { signal: AbortSignal.timeout(5000) });
+      let sent = 0;
+      for (let cut = 1; cut <= 100; cut++) {
+        for (let i = 0; i < 10; i++) client.send(`m-${sent++}`);
+        // Cut while those messages and their echoes are in flight.
+        await new Promise((resolve) => setImmediate(resolve));
+        for (const s of live) s.destroy();
+        await until(client, 'resumed', () => resumed >= cut, 5000);
+      }
+      await until(client, 'message', () => echoes.length >= sent, 10_000);
+      assert.deepEqual(received, expected(sent));
+      assert.deepEqual(echoes, expected(sent));
+      assert.equal(unconfirmed, 0);
+      assert.equal(sessionRef?.resumes, 100);
+      assert.equal(server.sessions.size, 1, 'every break resumed the same session');
+    } finally {
+      client.close();
+      proxy.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
