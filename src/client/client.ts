@@ -253,7 +253,7 @@ export class HeartbeatClient extends Endpoint {
     if (this.closing) return this.finish();
     this.attempt++;
     const b = this.backoff;
-    if (b === undefined || this.attempt > b.maxAttempts) {
+    if (b === undefined || this.attempt > b.maxAttempts || isCertificateError(err)) {
       // A client that never connected, or ran out of attempts, failed; one that was connected just died.
       if (this.sessionId === undefined || b !== undefined) this.fail(err);
       return this.finish();
@@ -275,6 +275,12 @@ export class HeartbeatClient extends Endpoint {
     this.reportUnconfirmed();
     this.emit('close');
   }
+}
+
+/** A certificate the client does not trust will not become trusted by retrying: no retry storm. */
+function isCertificateError(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return /CERT|SIGNATURE|ERR_TLS|ERR_SSL/.test(code);
 }
 
 /** Connects to a lifeline server; reconnects and resumes unless `reconnect: false`. */

@@ -92,6 +92,14 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
     return this.outbox.bytes;
   }
 
+  /**
+   * The current connection's socket (a tls.TLSSocket with TLS), for getKeepAlive() or tcpInfo(); undefined
+   * between connections. Do not read from or write to it.
+   */
+  get socket(): import('node:net').Socket | undefined {
+    return this.transport?.socket;
+  }
+
   /** True while a connection is up and past its handshake. */
   get connected(): boolean {
     return this.transport !== undefined && !this.transport.closed;

@@ -13,7 +13,8 @@ import {
   setKeepAlive,
   systemKeepAlive,
 } from '../../src/keepalive/index.js';
-import { selfSigned, server, tcpPair, tlsPair, within } from './sockets.js';
+import { selfSigned } from '../helpers/certs.js';
+import { server, tcpPair, tlsPair, within } from './sockets.js';
 
 const linux = process.platform === 'linux';
 

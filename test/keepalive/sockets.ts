@@ -1,12 +1,11 @@
 // Real loopback sockets for the keepalive tests: a listening server, a connected client/accepted pair,
-// a TLS pair over a self-signed certificate, and bounded waits. Every wait has a deadline.
+// a TLS pair over a self-signed certificate (test/helpers/certs.ts), and bounded waits. Every wait has a deadline.
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import tls from 'node:tls';
 
 /** Resolves with the event's arguments, or rejects after `ms` naming what was awaited. */
@@ -52,35 +51,6 @@ export interface TlsPair {
   client: tls.TLSSocket;
   accepted: tls.TLSSocket;
   close(): void;
-}
-
-let certificate: { key: Buffer; cert: Buffer } | undefined;
-
-/** A self-signed certificate for localhost made with openssl, or undefined (with the test skipped). */
-export function selfSigned(t: TestContext): { key: Buffer; cert: Buffer } | undefined {
-  if (certificate) return certificate;
-  const dir = mkdtempSync(join(tmpdir(), 'lifeline-tls-'));
-  try {
-    const r = spawnSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost'].concat([
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ]),
-      { stdio: 'ignore' },
-    );
-    if (r.error || r.status !== 0) {
-      if (process.env.CI === 'true') throw new Error('openssl is needed in CI to make a test certificate');
-      t.skip('skipped: openssl is not installed, so no certificate for the TLS test');
-      return undefined;
-    }
-    certificate = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
-    return certificate;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** A TLS connection over loopback, handshake done on both ends. */

@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { describe, test } from 'node:test';
 import { tcpInfo } from '../../src/keepalive/index.js';
-import { selfSigned, server, tcpPair, tlsPair, within } from './sockets.js';
+import { selfSigned } from '../helpers/certs.js';
+import { server, tcpPair, tlsPair, within } from './sockets.js';
 
 describe('tcpInfo', { skip: process.platform !== 'linux' && 'TCP_INFO is decoded on Linux only' }, () => {
   test('reports an idle established loopback connection plausibly', async () => {
