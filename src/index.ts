@@ -23,6 +23,14 @@ export {
   type HelloInfo,
   type ServerOptions,
 } from './server/server.js';
+export {
+  createMetricsHttp,
+  type InstrumentOptions,
+  instrument,
+  type MetricsHttp,
+  type MetricsHttpOptions,
+  probeRtt,
+} from './metrics/index.js';
 export { Session, type SessionState } from './server/session.js';
 export type { DeathCause, DeathReport, Diagnosis } from './session/death.js';
 export type { ConnectedInfo, EndpointEvents } from './session/endpoint.js';

@@ -1,11 +1,5 @@
-// Real loopback sockets for the keepalive tests: a listening server, a connected client/accepted pair,
-// a TLS pair over a self-signed certificate (test/helpers/certs.ts), and bounded waits. Every wait has a deadline.
-import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import tls from 'node:tls';
 
 /** Resolves with the event's arguments, or rejects after `ms` naming what was awaited. */
