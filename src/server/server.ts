@@ -13,6 +13,7 @@ import type { DeathReport } from '../session/death.js';
 import { type HeartbeatOptions, type ResolvedHeartbeat, resolveHeartbeat } from '../session/options.js';
 import { type LivenessParams, Transport, type TransportHandler } from '../session/transport.js';
 import { Session, type SessionOwner } from './session.js';
+import { MemorySessionStore, type SessionRecord, type SessionStore } from './store.js';
 
 export interface HelloInfo {
   /** Credentials the client sent (opaque bytes; lifeline's client sends UTF-8). */
@@ -51,6 +52,11 @@ export interface ServerOptions extends HeartbeatOptions {
    * long enough for a client to notice the death and reconnect with backoff; 0 disables resume.
    */
   resumeWindow?: number;
+  /**
+   * Where sessions waiting to be resumed are recorded. Default: this process's memory. A shared store lets
+   * a client resume on another server of a fleet.
+   */
+  store?: SessionStore;
   /** Most unacknowledged bytes buffered per session for replay. Default 8 MiB. */
   maxBuffered?: number;
   authenticate?: Authenticate;
@@ -74,6 +80,9 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
   readonly sessions = new Map<string, Session>();
   readonly heartbeat: ResolvedHeartbeat;
   private readonly byToken = new Map<string, Session>();
+  /** Sessions the application was told of with a 'session' event (once each, even across resumes). */
+  private readonly announced = new WeakSet<Session>();
+  private readonly store: SessionStore;
   private readonly pending = new Set<Transport>();
   private readonly server: net.Server;
   private readonly options: ServerOptions;
@@ -102,6 +111,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
       'ms',
     );
     this.maxSessions = options.maxSessions ?? Number.POSITIVE_INFINITY;
+    this.store = options.store ?? new MemorySessionStore();
     if (options.maxSessions !== undefined) checkOption('maxSessions', options.maxSessions, 1, 2 ** 31);
     this.keepAlive = options.keepAlive ?? deriveKeepAlive(this.heartbeat);
     this.server = options.tls
@@ -147,9 +157,23 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     return this;
   }
 
+  sessionDetached(session: Session): void {
+    this.storeCall(() => this.store.save(session.toRecord(), this.resumeWindow));
+  }
+
   sessionClosed(session: Session): void {
     this.sessions.delete(session.id);
     this.byToken.delete(session.token);
+    this.announced.delete(session);
+    this.storeCall(() => this.store.delete(session.token));
+  }
+
+  private storeCall(call: () => void | Promise<void>): void {
+    try {
+      Promise.resolve(call()).catch((err: unknown) => this.emit('error', err as Error));
+    } catch (err) {
+      this.emit('error', err as Error);
+    }
   }
 
   private readonly onConnection = (socket: net.Socket): void => {
@@ -179,7 +203,18 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     // Nothing more is read until the client is authenticated (a client must wait for WELCOME anyway).
     transport.socket.pause();
     this.authenticate(frame, transport).then(
-      (identity) => this.welcome(frame, transport, identity),
+      (identity) =>
+        this.welcome(frame, transport, identity).catch((err: unknown) => {
+          // The session store failed: this client cannot be served now, the server goes on.
+          const detail = `session store: ${err instanceof Error ? err.message : String(err)}`;
+          transport.socket.resume();
+          transport.goaway('internal-error', 'server error', 0, {
+            cause: 'local',
+            silentMs: 0,
+            goaway: 'internal-error',
+            detail,
+          });
+        }),
       (err: unknown) => this.refuseAuth(transport, err instanceof Error ? err.message : String(err)),
     );
   }
@@ -210,47 +245,76 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     transport.socket.resume();
   }
 
-  private welcome(hello: HelloFrame, transport: Transport, identity: string | undefined): void {
+  private async welcome(
+    hello: HelloFrame,
+    transport: Transport,
+    identity: string | undefined,
+  ): Promise<void> {
     if (transport.closed) return;
-    transport.socket.resume();
-    if (identity === undefined) return this.refuseAuth(transport, 'refused by authenticate()');
+    if (identity === undefined) {
+      transport.socket.resume();
+      return this.refuseAuth(transport, 'refused by authenticate()');
+    }
     this.pending.delete(transport);
+    const found = await this.findSession(hello, identity);
+    transport.socket.resume();
+    if (transport.closed) return;
     if (this.shuttingDown) {
       transport.goaway('server-shutdown', 'server shutting down', 0, shutdownReport);
       return;
     }
-    // A session is resumed only with its token AND the identity that created it: a stolen or guessed token
-    // from another identity simply gets a new session.
-    const found = hello.token.length > 0 ? this.byToken.get(hello.token.toString('hex')) : undefined;
-    const resumable = found !== undefined && found.identity === identity && found.state !== 'closed';
-    if (!resumable && this.sessions.size >= this.maxSessions) {
-      transport.goaway(
-        'too-many-sessions',
-        `the server holds its maximum of ${this.maxSessions} sessions`,
-        0,
-        {
-          cause: 'local',
-          silentMs: 0,
-          goaway: 'too-many-sessions',
-          detail: 'maxSessions reached',
-        },
-      );
+    const resumed = found !== undefined;
+    if (!resumed && this.sessions.size >= this.maxSessions) {
+      const detail = `the server holds its maximum of ${this.maxSessions} sessions`;
+      transport.goaway('too-many-sessions', detail, 0, {
+        cause: 'local',
+        silentMs: 0,
+        goaway: 'too-many-sessions',
+        detail,
+      });
       return;
     }
-    const session = resumable ? found : this.newSession(identity, this.negotiate(hello));
+    const session = found ?? this.register(identity, this.negotiate(hello));
     transport.writeOpening({
       type: 'welcome',
       interval: session.interval,
       timeout: session.timeout,
       maxFrame: this.heartbeat.maxFrame,
-      resumed: resumable,
+      resumed,
       lastReceived: session.lastReceived,
       token: Buffer.from(session.token, 'hex'),
       sessionId: session.id,
     });
     session.peerMaxFrame = hello.maxFrame;
-    session.adopt(transport, resumable ? hello.lastReceived : 0, resumable);
-    if (!resumable) this.emit('session', session);
+    session.remoteAddress = transport.socket.remoteAddress;
+    session.remotePort = transport.socket.remotePort;
+    // Announced once, before its connection is adopted, so that listeners see everything from the first
+    // message (or, for a session continued from another server's record, from its 'resumed').
+    if (!this.announced.has(session)) {
+      this.announced.add(session);
+      this.emit('session', session);
+    }
+    session.adopt(transport, resumed ? hello.lastReceived : 0, resumed);
+  }
+
+  /**
+   * The session a HELLO's token resumes, if any. A session is resumed only with its token AND the identity
+   * that created it: a stolen or guessed token simply gets a new session. A session held here is resumed
+   * here; otherwise the store may hold one another server of a fleet left behind.
+   */
+  private async findSession(hello: HelloFrame, identity: string): Promise<Session | undefined> {
+    if (hello.token.length === 0) return undefined;
+    const token = hello.token.toString('hex');
+    const local = this.byToken.get(token);
+    if (local !== undefined) {
+      if (local.identity !== identity || local.state === 'closed') return undefined;
+      await this.store.take(token, identity); // claim its record, so that no other server resumes it too
+      return local;
+    }
+    const record = await this.store.take(token, identity);
+    if (record === undefined) return undefined;
+    const params = { ...this.negotiate(hello), interval: record.interval, timeout: record.timeout };
+    return this.register(identity, params, record);
   }
 
   private negotiate(hello: HelloFrame): LivenessParams {
@@ -278,15 +342,16 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     };
   }
 
-  private newSession(identity: string, params: LivenessParams): Session {
-    let id: string;
-    do id = randomBytes(4).toString('hex');
-    while (this.sessions.has(id));
-    const token = randomBytes(TOKEN_LENGTH).toString('hex');
+  /** Creates a session (new, or continued from a stored record) and makes it findable. */
+  private register(identity: string, params: LivenessParams, record?: SessionRecord): Session {
+    let id = record?.id;
+    while (id === undefined || this.sessions.has(id)) id = randomBytes(4).toString('hex');
+    const token = record?.token ?? randomBytes(TOKEN_LENGTH).toString('hex');
     const session = new Session(
       this,
       { id, identity, token, params, resumeWindow: this.resumeWindow },
       this.options.maxBuffered === undefined ? {} : { maxBuffered: this.options.maxBuffered },
+      record,
     );
     this.sessions.set(id, session);
     this.byToken.set(token, session);

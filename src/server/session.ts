@@ -4,12 +4,16 @@ import { performance } from 'node:perf_hooks';
 import type { Frame } from '../protocol/frames.js';
 import type { DeathReport } from '../session/death.js';
 import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
+import { Outbox } from '../session/outbox.js';
 import type { LivenessParams, Transport } from '../session/transport.js';
+import type { SessionRecord } from './store.js';
 
 export type SessionState = 'open' | 'detached' | 'closed';
 
-/** What the server must know to end or forget a session. */
+/** What the server must know to keep, end or forget a session. */
 export interface SessionOwner {
+  /** The connection died and the session now waits for its client to resume it. */
+  sessionDetached(session: Session): void;
   sessionClosed(session: Session): void;
 }
 
@@ -39,8 +43,15 @@ export class Session extends Endpoint {
     private readonly owner: SessionOwner,
     init: { id: string; identity: string; token: string; params: LivenessParams; resumeWindow: number },
     options: EndpointOptions,
+    record?: SessionRecord,
   ) {
     super(options);
+    if (record !== undefined) {
+      // Continuing a session another connection (or another server of a fleet) left behind.
+      this.receivedSeq = record.receivedSeq;
+      this.outbox = Outbox.restore(record.nextSeq, record.unacked);
+      this.writtenSeq = record.nextSeq - 1;
+    }
     this.id = init.id;
     this.identity = init.identity;
     this.token = init.token;
@@ -57,6 +68,20 @@ export class Session extends Endpoint {
   /** Highest DATA sequence number received from the client (what WELCOME announces on resume). */
   get lastReceived(): number {
     return this.receivedSeq;
+  }
+
+  /** What a store keeps while the session waits to be resumed. */
+  toRecord(): SessionRecord {
+    return {
+      id: this.id,
+      token: this.token,
+      identity: this.identity,
+      interval: this.interval,
+      timeout: this.timeout,
+      receivedSeq: this.receivedSeq,
+      nextSeq: this.outbox.nextSeq,
+      unacked: this.outbox.held(),
+    };
   }
 
   /** Ms since the client was last heard from (0 while bytes flow), for display. */
@@ -124,6 +149,7 @@ export class Session extends Endpoint {
     this.status = 'detached';
     this.expiry = setTimeout(() => this.finish(), this.resumeWindow);
     this.expiry.unref();
+    this.owner.sessionDetached(this);
   }
 
   protected onControlFrame(frame: Frame, transport: Transport): void {

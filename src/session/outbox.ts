@@ -6,8 +6,30 @@ export class Outbox {
   private items: Buffer[] = [];
   private head = 0;
   /** Sequence number of items[head]. Sequence numbers start at 1 and are contiguous. */
-  private firstSeq = 1;
+  private firstSeq: number;
   private byteCount = 0;
+
+  /** An empty buffer whose next message gets `nextSeq` (1 for a new session). */
+  constructor(nextSeq = 1) {
+    this.firstSeq = nextSeq;
+  }
+
+  /** Rebuilds a buffer from a stored record: `messages` must be contiguous and end at nextSeq - 1. */
+  static restore(nextSeq: number, messages: ReadonlyArray<{ seq: number; payload: Buffer }>): Outbox {
+    const outbox = new Outbox(nextSeq - messages.length);
+    for (const m of messages) {
+      if (outbox.push(m.payload) !== m.seq)
+        throw new RangeError(`stored messages are not contiguous at seq ${m.seq}`);
+    }
+    return outbox;
+  }
+
+  /** Every held message, oldest first (a copy of the list; payloads are shared). */
+  held(): Array<{ seq: number; payload: Buffer }> {
+    const out: Array<{ seq: number; payload: Buffer }> = [];
+    this.forEachAfter(0, (seq, payload) => out.push({ seq, payload }));
+    return out;
+  }
 
   /** The sequence number the next push() gets. */
   get nextSeq(): number {
@@ -65,8 +87,7 @@ export class Outbox {
 
   /** Drops everything (the session is over); returns what was never acknowledged. */
   drain(): Array<{ seq: number; payload: Buffer }> {
-    const out: Array<{ seq: number; payload: Buffer }> = [];
-    this.forEachAfter(0, (seq, payload) => out.push({ seq, payload }));
+    const out = this.held();
     this.firstSeq = this.nextSeq;
     this.items = [];
     this.head = 0;

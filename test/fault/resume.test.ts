@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { connect, type HeartbeatClient } from '../../src/client/client.js';
 import { createServer } from '../../src/server/server.js';
 import type { Session } from '../../src/server/session.js';
+import { MemorySessionStore } from '../../src/server/store.js';
 import { cliArgv, EventReader } from '../helpers/cli.js';
 import { createNetns, needNetns } from '../helpers/netns.js';
 
@@ -184,6 +185,79 @@ describe('resume', { concurrency: false }, () => {
       client.close();
       proxy.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  test('a session recorded in a shared store resumes on another server, nothing lost or duplicated', {
+    timeout: 30_000,
+  }, async () => {
+    const store = new MemorySessionStore();
+    const atA: string[] = [];
+    const atB: string[] = [];
+    const a = createServer({ interval: 100, timeout: 500, store }, (s) =>
+      s.on('message', (m) => atA.push(m.toString())),
+    );
+    const b = createServer({ interval: 100, timeout: 500, store }, (s) => {
+      s.on('message', (m) => atB.push(m.toString()));
+      s.on('resumed', () => s.send('from b'));
+    });
+    for (const s of [a, b]) {
+      s.listen(0, '127.0.0.1');
+      await once(s, 'listening');
+    }
+    // A front door that sends every new connection to whichever server `target` names.
+    let target = a.address().port;
+    const live = new Set<net.Socket>();
+    const door = net.createServer((down) => {
+      const up = net.connect(target, '127.0.0.1');
+      for (const s of [down, up]) {
+        live.add(s);
+        s.on('error', () => {});
+        s.on('close', () => {
+          live.delete(s);
+          down.destroy();
+          up.destroy();
+        });
+      }
+      down.pipe(up);
+      up.pipe(down);
+    });
+    door.listen(0, '127.0.0.1');
+    await once(door, 'listening');
+    const client = connect({
+      host: '127.0.0.1',
+      port: (door.address() as net.AddressInfo).port,
+      reconnect: { initialDelay: 50, maxDelay: 100 },
+    });
+    const got: string[] = [];
+    client.on('message', (m) => got.push(m.toString()));
+    try {
+      await once(client, 'connected', { signal: AbortSignal.timeout(5000) });
+      for (let i = 0; i < 5; i++) client.send(`m-${i}`);
+      await until(client, 'rtt', () => atA.length === 5 && client.buffered === 0, 5000);
+      // Server A loses the client; once it has recorded the session, the door points at B.
+      const [sessionA] = [...a.sessions.values()];
+      const detached = once(sessionA!, 'dead', { signal: AbortSignal.timeout(5000) });
+      for (const s of live) s.destroy();
+      await detached;
+      assert.equal(store.size, 1, 'A recorded the detached session');
+      target = b.address().port;
+      for (let i = 5; i < 10; i++) client.send(`m-${i}`);
+      const [, resumed] = await Promise.all([
+        once(client, 'resumed', { signal: AbortSignal.timeout(5000) }),
+        until(client, 'message', () => got.length === 1, 5000),
+      ]);
+      assert.equal(resumed, undefined);
+      await until(client, 'rtt', () => atB.length === 5 && client.buffered === 0, 5000);
+      assert.deepEqual(atA, expected(5));
+      assert.deepEqual(atB, expected(10).slice(5));
+      assert.deepEqual(got, ['from b']);
+      assert.equal(store.size, 0, 'B claimed the record');
+      assert.equal([...b.sessions.values()][0]?.id, sessionA!.id, 'the same session continued on B');
+    } finally {
+      client.close();
+      door.close();
+      await Promise.all([a, b].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     }
   });
 });

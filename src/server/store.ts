@@ -1,0 +1,67 @@
+// Where the server keeps the sessions that wait to be resumed. Behind this small interface so that a
+// shared store (Redis, a database) can later let a client resume on another server of a fleet without
+// touching the session logic; the default keeps records in this process's memory.
+
+/** Everything needed to continue a session on any server: what was received, what may need replaying. */
+export interface SessionRecord {
+  id: string;
+  /** Resume token, hex. Secret. */
+  token: string;
+  /** The identity authenticate() returned; a resume must present the same. */
+  identity: string;
+  interval: number;
+  timeout: number;
+  /** Highest DATA sequence number received from the client. */
+  receivedSeq: number;
+  /** The sequence number the server's next DATA gets. */
+  nextSeq: number;
+  /** Sent to the client and not acknowledged, oldest first, contiguous up to nextSeq - 1. */
+  unacked: Array<{ seq: number; payload: Buffer }>;
+}
+
+export interface SessionStore {
+  /** Keeps (or replaces) the record of a session whose connection died, for `ttlMs`. */
+  save(record: SessionRecord, ttlMs: number): void | Promise<void>;
+  /**
+   * Removes and returns the record for `token` if it belongs to `identity` (a resume claims it, so that only
+   * one server can); otherwise leaves it alone and returns undefined, so a stranger cannot destroy it.
+   */
+  take(token: string, identity: string): SessionRecord | undefined | Promise<SessionRecord | undefined>;
+  /**
+   * Forgets a record: this server's session ended for good. A shared store should ignore the call when
+   * the record was since saved by another server (the session moved there); the memory store, private to
+   * one process, never sees that case.
+   */
+  delete(token: string): void | Promise<void>;
+}
+
+/** The default store: records in a Map, each forgotten after its time to live. */
+export class MemorySessionStore implements SessionStore {
+  private readonly records = new Map<string, { record: SessionRecord; timer: NodeJS.Timeout }>();
+
+  save(record: SessionRecord, ttlMs: number): void {
+    this.delete(record.token);
+    const timer = setTimeout(() => this.records.delete(record.token), ttlMs);
+    timer.unref();
+    this.records.set(record.token, { record, timer });
+  }
+
+  take(token: string, identity: string): SessionRecord | undefined {
+    const entry = this.records.get(token);
+    if (entry === undefined || entry.record.identity !== identity) return undefined;
+    this.delete(token);
+    return entry.record;
+  }
+
+  delete(token: string): void {
+    const entry = this.records.get(token);
+    if (entry === undefined) return;
+    clearTimeout(entry.timer);
+    this.records.delete(token);
+  }
+
+  /** Records held, for tests and metrics. */
+  get size(): number {
+    return this.records.size;
+  }
+}
