@@ -101,10 +101,12 @@ export class Transport {
     this.lastHeardAt = performance.now();
     applyKeepAlive(socket, options.keepAlive);
     socket.setNoDelay(true);
-    socket.on('data', this.onData);
-    socket.on('end', this.onPeerEnd);
-    socket.on('error', this.onError);
-    socket.on('close', this.onClose);
+    // Shared listeners that find their transport on the socket: no closures per connection (STYLE.md).
+    (socket as OwnedSocket)[kTransport] = this;
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
     this.arm(options.handshakeTimeout, performance.now());
   }
 
@@ -209,7 +211,7 @@ export class Transport {
     return this.detector?.state(now);
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  onData(chunk: Buffer): void {
     const now = performance.now();
     this.lastHeardAt = now;
     this.detector?.heard(now);
@@ -220,7 +222,7 @@ export class Transport {
       const due = this.handler.ackDue(false);
       if (due > 0) this.socket.write(encodeAck(due));
     }
-  };
+  }
 
   private readonly onFrame = (frame: Frame): void => {
     if (this.state === 'closing' && frame.type !== 'data' && frame.type !== 'ack' && frame.type !== 'goaway')
@@ -329,7 +331,7 @@ export class Transport {
       return;
     }
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(this.onTimer, delay);
+    this.timer = setTimeout(onTransportTimer, delay, this);
     this.timer.unref();
     this.timerDelay = delay;
   }
@@ -343,7 +345,7 @@ export class Transport {
     else this.arm(Math.max(1, Math.ceil((pingAt - now) / PING_QUANTUM_MS) * PING_QUANTUM_MS), now);
   }
 
-  private readonly onTimer = (): void => {
+  onTimer(): void {
     const now = performance.now();
     const lateMs = now - this.dueAt;
     if (lateMs > STALL_MS) this.handler.onStall?.(lateMs);
@@ -370,15 +372,15 @@ export class Transport {
       // Never blame the peer on stale information: let input that arrived meanwhile be read first.
       if (!this.confirming) {
         this.confirming = true;
-        setImmediate(this.confirmDeath);
+        setImmediate(onConfirmDeath, this);
       }
       return;
     }
     if (now - Math.max(this.lastHeardAt, this.lastPingAt) >= this.pingAfter - PING_QUANTUM_MS) this.ping(now);
     this.schedule(now);
-  };
+  }
 
-  private readonly confirmDeath = (): void => {
+  confirmDeath(): void {
     this.confirming = false;
     if (this.state !== 'open') return;
     const now = performance.now();
@@ -394,9 +396,9 @@ export class Transport {
         ? `; kernel: ${info.unacked} unacked, ${info.retransmits} retransmits, last ACK ${info.lastAckReceivedMs} ms ago`
         : '');
     this.destroy({ cause: 'heartbeat-timeout', diagnosis: diagnose(info), silentMs, detail });
-  };
+  }
 
-  private readonly onPeerEnd = (): void => {
+  onPeerEnd(): void {
     if (this.state === 'open' || this.state === 'handshake') {
       this.report ??= {
         cause: 'closed',
@@ -404,23 +406,23 @@ export class Transport {
         detail: 'the peer closed the connection without GOAWAY',
       };
     }
-  };
+  }
 
-  private readonly onError = (err: NodeJS.ErrnoException): void => {
+  onError(err: NodeJS.ErrnoException): void {
     this.report ??= {
       cause: causeOfSocketError(err),
       silentMs: this.silentMs(),
       detail: `${err.code ?? ''} ${err.message}`.trim(),
     };
-  };
+  }
 
-  private readonly onClose = (): void => {
+  onClose(): void {
     if (this.state === 'ended') return;
     this.state = 'ended';
     this.disarm();
     const report = this.report ?? { cause: 'closed', silentMs: this.silentMs() };
     this.handler.onEnd(report, this);
-  };
+  }
 }
 
 /** This process's monotonic clock in µs, mod 2^32: what a PING carries. */
@@ -443,4 +445,26 @@ function applyKeepAlive(socket: net.Socket, options: KeepAliveOptions | false | 
       });
     }
   }
+}
+
+const kTransport = Symbol('lifeline.transport');
+type OwnedSocket = net.Socket & { [kTransport]: Transport };
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[kTransport].onData(chunk);
+}
+function onSocketEnd(this: OwnedSocket): void {
+  this[kTransport].onPeerEnd();
+}
+function onSocketError(this: OwnedSocket, err: NodeJS.ErrnoException): void {
+  this[kTransport].onError(err);
+}
+function onSocketClose(this: OwnedSocket): void {
+  this[kTransport].onClose();
+}
+function onTransportTimer(transport: Transport): void {
+  transport.onTimer();
+}
+function onConfirmDeath(transport: Transport): void {
+  transport.confirmDeath();
 }
