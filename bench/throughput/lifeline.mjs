@@ -1,0 +1,45 @@
+// lifeline: client.send(payload) numbered DATA frames, counted as `message` events on the server's session.
+import { closeServer } from '../lib/listen.mjs';
+import { loadLifeline } from '../systems/lifeline/load.mjs';
+
+export async function sink({ host, port, onMessage }) {
+  const { createServer } = await loadLifeline();
+  const server = createServer({}, (session) => {
+    session.on('message', onMessage);
+  });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('lifeline listen took over 10 s')), 10_000);
+    server.listen(port, host, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  return { close: () => closeServer(server) };
+}
+
+const HIGH_WATER = 16 * 1024;
+
+export async function source({ host, port }) {
+  const { connect } = await loadLifeline();
+  const client = connect({ host, port, reconnect: false });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('lifeline connect took over 10 s')), 10_000);
+    client.once('connected', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.once('error', reject);
+  });
+  return {
+    // Backpressure as the API offers it: send() returning false means wait for 'drain'; failing that, a
+    // bufferedAmount over 16 KiB means let the event loop flush (the runner's loop also yields every 10 ms).
+    send(payload) {
+      if (client.send(payload) === false) return new Promise((resolve) => client.once('drain', resolve));
+      if (typeof client.bufferedAmount === 'number' && client.bufferedAmount >= HIGH_WATER) {
+        return new Promise((resolve) => setImmediate(resolve));
+      }
+      return true;
+    },
+    close: () => client.close(),
+  };
+}
