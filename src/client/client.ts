@@ -5,6 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { checkOption, LifelineError } from '../errors.js';
 import { deriveKeepAlive, type KeepAliveOptions } from '../keepalive/index.js';
+import { DEFAULT_MAX_FRAME } from '../protocol/constants.js';
 import type { Frame, WelcomeFrame } from '../protocol/frames.js';
 import type { DeathReport } from '../session/death.js';
 import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
@@ -77,9 +78,10 @@ export class HeartbeatClient extends Endpoint {
   private closed = false;
 
   constructor(options: ClientOptions) {
-    super(options);
-    if (typeof options !== 'object' || options === null)
-      throw new TypeError('connect() needs an options object');
+    super(requireObject(options));
+    // Until a WELCOME says otherwise, assume the protocol's default limit: a message sent before the first
+    // connection must not be one the server will refuse.
+    this.peerMaxFrame = DEFAULT_MAX_FRAME;
     checkOption('port', options.port, 1, 65535);
     this.options = options;
     this.heartbeat = resolveHeartbeat(options);
@@ -275,6 +277,13 @@ export class HeartbeatClient extends Endpoint {
     this.reportUnconfirmed();
     this.emit('close');
   }
+}
+
+function requireObject(options: ClientOptions): ClientOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('connect() needs an options object such as { host, port }');
+  }
+  return options;
 }
 
 /** A certificate the client does not trust will not become trusted by retrying: no retry storm. */

@@ -84,6 +84,8 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
   private readonly announced = new WeakSet<Session>();
   private readonly store: SessionStore;
   private readonly pending = new Set<Transport>();
+  /** Connections that sent their HELLO (frames decoded from the same chunk after it are violations). */
+  private readonly helloSeen = new WeakSet<Transport>();
   private readonly server: net.Server;
   private readonly options: ServerOptions;
   private readonly keepAlive: KeepAliveOptions | false;
@@ -113,6 +115,8 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     this.maxSessions = options.maxSessions ?? Number.POSITIVE_INFINITY;
     this.store = options.store ?? new MemorySessionStore();
     if (options.maxSessions !== undefined) checkOption('maxSessions', options.maxSessions, 1, 2 ** 31);
+    if (options.maxBuffered !== undefined)
+      checkOption('maxBuffered', options.maxBuffered, 1, 2 ** 40, 'bytes');
     this.keepAlive = options.keepAlive ?? deriveKeepAlive(this.heartbeat);
     this.server = options.tls
       ? tls.createServer(options.tls).on('secureConnection', this.onConnection)
@@ -177,13 +181,15 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
   }
 
   private readonly onConnection = (socket: net.Socket): void => {
+    const remote = remoteOf(socket); // gone from the socket once it has closed
     const handler: TransportHandler = {
       onFrame: (frame, t) => this.onHandshakeFrame(frame, t),
       onRtt: () => {},
       ackDue: () => 0,
+      lastReceived: () => 0,
       onEnd: (report, t) => {
         this.pending.delete(t);
-        this.emit('rejected', report, remoteOf(t.socket));
+        this.emit('rejected', report, remote);
       },
     };
     const transport = new Transport(socket, handler, {
@@ -196,10 +202,11 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
   };
 
   private onHandshakeFrame(frame: Frame, transport: Transport): void {
-    if (frame.type !== 'hello' || this.pending.has(transport) === false) {
-      transport.violation(`expected HELLO first, got ${frame.type.toUpperCase()}`);
+    if (frame.type !== 'hello' || this.helloSeen.has(transport)) {
+      transport.violation(`expected one HELLO first, got ${frame.type.toUpperCase()}`);
       return;
     }
+    this.helloSeen.add(transport);
     // Nothing more is read until the client is authenticated (a client must wait for WELCOME anyway).
     transport.socket.pause();
     this.authenticate(frame, transport).then(
@@ -281,7 +288,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
       timeout: session.timeout,
       maxFrame: this.heartbeat.maxFrame,
       resumed,
-      lastReceived: session.lastReceived,
+      lastReceived: session.lastReceived(),
       token: Buffer.from(session.token, 'hex'),
       sessionId: session.id,
     });

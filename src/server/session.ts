@@ -65,11 +65,6 @@ export class Session extends Endpoint {
     return this.status;
   }
 
-  /** Highest DATA sequence number received from the client (what WELCOME announces on resume). */
-  get lastReceived(): number {
-    return this.receivedSeq;
-  }
-
   /** What a store keeps while the session waits to be resumed. */
   toRecord(): SessionRecord {
     return {

@@ -2,7 +2,7 @@
 // the replay buffer, duplicate suppression, backpressure, and the events the application sees.
 // A server Session and a client both are Endpoints; a Transport carries them one connection at a time.
 import { EventEmitter } from 'node:events';
-import { LifelineError } from '../errors.js';
+import { checkOption, LifelineError } from '../errors.js';
 import { DATA_SEQ_LENGTH, MAX_SEQ } from '../protocol/constants.js';
 import type { Frame } from '../protocol/frames.js';
 import type { DeathReport } from './death.js';
@@ -84,7 +84,13 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
 
   constructor(options: EndpointOptions = {}) {
     super();
-    this.maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    this.maxBuffered = checkOption(
+      'maxBuffered',
+      options.maxBuffered ?? DEFAULT_MAX_BUFFERED,
+      1,
+      2 ** 40,
+      'bytes',
+    );
   }
 
   /** Bytes of sent messages the peer has not acknowledged yet. */
@@ -180,6 +186,10 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
     const pending = this.receivedSeq - this.ackedSeq;
     if (pending === 0 || (!urgent && pending < ACK_EVERY)) return 0;
     this.ackedSeq = this.receivedSeq;
+    return this.receivedSeq;
+  }
+
+  lastReceived(): number {
     return this.receivedSeq;
   }
 

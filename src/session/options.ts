@@ -75,7 +75,7 @@ export function resolveHeartbeat(options: HeartbeatOptions = {}, prefix = ''): R
   const timeout = checkOption(name('timeout'), options.timeout ?? interval * 3, interval, MAX_DURATION, 'ms');
   const detector = options.detector ?? HEARTBEAT_DEFAULTS.detector;
   if (detector !== 'deadline' && detector !== 'phi') {
-    throw new TypeError(`${name('detector')} must be 'deadline' or 'phi', got ${JSON.stringify(detector)}`);
+    throw new RangeError(`${name('detector')} must be 'deadline' or 'phi', got ${JSON.stringify(detector)}`);
   }
   let phiThreshold: number | undefined;
   if (options.phiThreshold !== undefined) {

@@ -37,6 +37,8 @@ export interface TransportHandler {
   onEnd(report: DeathReport, transport: Transport): void;
   /** This process was itself stalled (event loop blocked, long GC) for `lateMs` past a timer. */
   onStall?(lateMs: number): void;
+  /** Highest DATA sequence number received in order (0 before a session): what a GOAWAY announces. */
+  lastReceived(): number;
 }
 
 export interface LivenessParams {
@@ -89,6 +91,7 @@ export class Transport {
   private pingsInWindow = 0;
   private graceUntil = 0;
   private confirming = false;
+  private prefaceSent = false;
 
   constructor(
     socket: net.Socket,
@@ -154,6 +157,7 @@ export class Transport {
 
   /** Writes the preface and a first frame (HELLO, WELCOME or GOAWAY) in one segment. */
   writeOpening(frame: Frame): void {
+    this.prefaceSent = true;
     this.socket.write(Buffer.concat([encodePreface(), encodeFrame(frame)]));
   }
 
@@ -185,9 +189,11 @@ export class Transport {
     if (this.closed) return;
     this.report ??= report;
     const frame: Frame = { type: 'goaway', code: GoawayCode[name], name, lastReceived, reason };
-    // A peer still in the handshake has not read our preface yet.
-    const bytes =
-      this.state === 'handshake' ? Buffer.concat([encodePreface(), encodeFrame(frame)]) : encodeFrame(frame);
+    // Every frame follows our preface: send it first if this connection has not yet.
+    const bytes = this.prefaceSent
+      ? encodeFrame(frame)
+      : Buffer.concat([encodePreface(), encodeFrame(frame)]);
+    this.prefaceSent = true;
     this.state = 'closing';
     this.socket.end(bytes);
     this.arm(LINGER_MS, performance.now());
@@ -261,8 +267,8 @@ export class Transport {
   };
 
   /** Protocol violation by the peer: GOAWAY protocol-error and close. */
-  violation(reason: string, name: GoawayName = 'protocol-error', lastReceived = 0): void {
-    this.goaway(name, reason, lastReceived, {
+  violation(reason: string, name: GoawayName = 'protocol-error'): void {
+    this.goaway(name, reason, this.handler.lastReceived(), {
       cause: 'protocol-error',
       silentMs: this.silentMs(),
       goaway: name,
@@ -348,7 +354,14 @@ export class Transport {
   onTimer(): void {
     const now = performance.now();
     const lateMs = now - this.dueAt;
-    if (lateMs > STALL_MS) this.handler.onStall?.(lateMs);
+    if (lateMs > STALL_MS) {
+      this.handler.onStall?.(lateMs);
+      // The peer's PINGs queued up while we were not running and will be read all at once: not a flood.
+      if (this.params !== undefined) {
+        this.pingWindowAt = now;
+        this.pingsInWindow = -Math.ceil(lateMs / this.params.interval);
+      }
+    }
     if (this.state === 'handshake') {
       this.goaway('handshake-timeout', 'no handshake in time', 0, {
         cause: 'handshake-timeout',

@@ -108,9 +108,7 @@ describe('dialling', () => {
     await peer.closed();
   });
 
-  test('a client giving up on a silent server does not send its preface a second time', {
-    todo: 'BUG: Transport.goaway() in state handshake always prepends a preface; the client already sent one with HELLO',
-  }, async () => {
+  test('a client giving up on a silent server does not send its preface a second time', {}, async () => {
     const raw = res.other(await RawServer.start());
     const client = res.client(dial(raw.port, { handshakeTimeout: 200 }));
     const peer = await raw.peer();
@@ -339,7 +337,7 @@ describe('option validation', () => {
       'RangeError',
       /^timeout must be between 500 ms/,
     ],
-    ['detector "x"', { detector: 'x' }, 'TypeError', /^detector must be 'deadline' or 'phi'/],
+    ['detector "x"', { detector: 'x' }, 'RangeError', /^detector must be 'deadline' or 'phi'/],
     ['maxFrame 0', { maxFrame: 0 }, 'RangeError', /^maxFrame must be between 64 bytes/],
     [
       'reconnect.initialDelay 0',
@@ -354,12 +352,10 @@ describe('option validation', () => {
     });
   }
 
-  test('connect(null) throws the TypeError that says an options object is needed', {
-    todo: 'BUG: HeartbeatClient constructor calls super(options), which reads options.maxBuffered, before its null check',
-  }, () => {
+  test('connect(null) throws the TypeError that says an options object is needed', {}, () => {
     assert.throws(() => connect(null as never), {
       name: 'TypeError',
-      message: 'connect() needs an options object',
+      message: /^connect\(\) needs an options object/,
     });
   });
 });

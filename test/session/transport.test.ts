@@ -299,9 +299,7 @@ describe('a stalled process does not blame its peer', () => {
     );
   });
 
-  test('the backlog of honest PINGs read after a stall is not taken for a PING flood', {
-    todo: 'BUG: transport.ts tooManyPings counts PINGs at read time, so PINGs queued during a local stall trip too-many-pings',
-  }, async () => {
+  test('the backlog of honest PINGs read after a stall is not taken for a PING flood', {}, async () => {
     const INTERVAL = 100;
     const TIMEOUT = 1500;
     const server = res.server(await startServer({ interval: INTERVAL, timeout: TIMEOUT }));
