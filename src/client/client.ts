@@ -235,20 +235,17 @@ export class HeartbeatClient extends Endpoint {
     this.detach(transport);
     const wasOpen = transport.opened;
     if (this.closing) return this.finish();
+    if (wasOpen) this.emit('dead', report);
+    // A GOAWAY names its reason in the error code (LIFELINE_AUTH_FAILED, LIFELINE_TOO_MANY_SESSIONS...).
+    const err =
+      report.cause === 'goaway'
+        ? new LifelineError(goawayErrorCode(report.goaway), `the server said GOAWAY ${report.detail}`)
+        : new LifelineError('LIFELINE_CONNECTION_LOST', report.detail ?? report.cause);
     if (report.cause === 'goaway' && FINAL_GOAWAY.has(report.goaway ?? '')) {
-      this.emit('dead', report);
-      if (report.goaway !== 'normal') {
-        this.fail(
-          new LifelineError(
-            `LIFELINE_${(report.goaway ?? 'goaway').toUpperCase().replaceAll('-', '_')}`,
-            `server refused: ${report.detail}`,
-          ),
-        );
-      }
+      if (report.goaway !== 'normal') this.fail(err);
       return this.finish();
     }
-    if (wasOpen) this.emit('dead', report);
-    this.attemptFailed(new LifelineError('LIFELINE_CONNECTION_LOST', report.detail ?? report.cause));
+    this.attemptFailed(err);
   }
 
   private attemptFailed(err: Error): void {
@@ -277,6 +274,10 @@ export class HeartbeatClient extends Endpoint {
     this.reportUnconfirmed();
     this.emit('close');
   }
+}
+
+function goawayErrorCode(name: string | undefined): string {
+  return `LIFELINE_${(name ?? 'goaway').toUpperCase().replaceAll('-', '_')}`;
 }
 
 function requireObject(options: ClientOptions): ClientOptions {
