@@ -17,13 +17,6 @@ export {
   tcpInfo,
 } from './keepalive/index.js';
 export {
-  type Authenticate,
-  createServer,
-  HeartbeatServer,
-  type HelloInfo,
-  type ServerOptions,
-} from './server/server.js';
-export {
   createMetricsHttp,
   type InstrumentOptions,
   instrument,
@@ -31,7 +24,15 @@ export {
   type MetricsHttpOptions,
   probeRtt,
 } from './metrics/index.js';
+export {
+  type Authenticate,
+  createServer,
+  HeartbeatServer,
+  type HelloInfo,
+  type ServerOptions,
+} from './server/server.js';
 export { Session, type SessionState } from './server/session.js';
+export { MemorySessionStore, type SessionRecord, type SessionStore } from './server/store.js';
 export type { DeathCause, DeathReport, Diagnosis } from './session/death.js';
 export type { ConnectedInfo, EndpointEvents } from './session/endpoint.js';
 export { type DetectorKind, HEARTBEAT_DEFAULTS, type HeartbeatOptions } from './session/options.js';

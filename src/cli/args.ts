@@ -92,6 +92,8 @@ export function parse(
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
     return { values: values as Values, positionals };
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]!);
+    // node:util's first sentence names the flag ("Unknown option '--bogus'"); the advice after it is noise.
+    const first = (err as Error).message.split('\n')[0]!;
+    throw new UsageError(first.replace(/^(Unknown option '[^']*')\..*$/, '$1'));
   }
 }

@@ -12,7 +12,9 @@ import {
   parse,
   parseHostPort,
 } from './args.js';
+import { describeConnectError } from './failure.js';
 import { createOutput, type Fields, messageFields, ms } from './output.js';
+import { deathLine } from './table.js';
 
 export const connectFlags = {
   json: { type: 'boolean' },
@@ -51,9 +53,7 @@ export async function connect(argv: string[]): Promise<number> {
   });
   client.on('dead', (r: DeathReport) => {
     out.event('dead', deadFields(r));
-    out.status(
-      `peer dead: ${r.cause}${r.diagnosis ? ` (${r.diagnosis})` : ''} after ${ms(r.silentMs)} of silence${r.detail ? ` — ${r.detail}` : ''}`,
-    );
+    out.status(`peer ${deathLine(r)}`);
     if (values['no-reconnect']) status = 1;
   });
   client.on('reconnecting', (r) => {
@@ -72,8 +72,9 @@ export async function connect(argv: string[]): Promise<number> {
   });
   client.on('error', (err) => {
     status = 1;
-    out.event('error', { message: err.message });
-    if (!json) process.stderr.write(`lifeline connect: ${err.message}\n`);
+    const message = describeConnectError(err, host, port);
+    out.event('error', { message });
+    if (!json) process.stderr.write(`lifeline connect: ${message}\n`);
   });
 
   const input = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
@@ -84,8 +85,12 @@ export async function connect(argv: string[]): Promise<number> {
       out.event('error', { message: (err as Error).message });
     }
   });
-  // End of input: let what was sent be acknowledged, then say goodbye.
-  input.on('close', () => whenAcknowledged(client, () => client.close()));
+  // End of input: let what was sent be acknowledged (once connected at all), then say goodbye.
+  input.on('close', () => {
+    const bye = () => whenAcknowledged(client, () => client.close());
+    if (client.sessionId === undefined) client.once('connected', bye);
+    else bye();
+  });
   process.once('SIGINT', () => client.close());
   process.once('SIGTERM', () => client.close());
 

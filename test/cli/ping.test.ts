@@ -1,0 +1,75 @@
+// lifeline ping against a real `lifeline serve` on loopback: a line per answer, the summary, --json.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { summarize } from '../../src/cli/ping.js';
+import { jsonLines, runToEnd, type Served, startServe } from './helpers.js';
+
+describe('lifeline ping', () => {
+  let served: Served;
+  before(async () => {
+    served = await startServe();
+  });
+  after(() => served.reader.stop());
+
+  test('prints a line per answer and ping(8)-like statistics', async () => {
+    const r = await runToEnd(['ping', `127.0.0.1:${served.port}`, '-c', '3', '-i', '100ms']);
+    assert.equal(r.code, 0, r.stderr);
+    const answers = r.stdout.match(/^pong from 127\.0\.0\.1:\d+: seq=\d+ time=\d+\.\d{3} ms$/gm) ?? [];
+    assert.equal(answers.length, 3, r.stdout);
+    assert.match(r.stdout, /^3 pings sent, 3 answered, 0% lost, time \d+ ms$/m);
+    assert.match(r.stdout, /^rtt min\/avg\/max\/mdev = [\d.]+\/[\d.]+\/[\d.]+\/[\d.]+ ms$/m);
+  });
+
+  test('--json prints an rtt event per answer and a summary', async () => {
+    const r = await runToEnd(['ping', `127.0.0.1:${served.port}`, '-c', '4', '-i', '100ms', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const events = jsonLines(r.stdout);
+    assert.equal(events[0]!.event, 'connected');
+    const rtts = events.filter((e) => e.event === 'rtt');
+    assert.deepEqual(
+      rtts.map((e) => e.seq),
+      [1, 2, 3, 4],
+    );
+    for (const e of rtts) assert.ok(typeof e.ms === 'number' && e.ms > 0 && e.ms < 1000);
+    const summary = events.find((e) => e.event === 'summary')!;
+    assert.equal(summary.sent, 4);
+    assert.equal(summary.received, 4);
+    assert.equal(summary.lost, 0);
+    assert.ok(Number(summary.min) <= Number(summary.avg) && Number(summary.avg) <= Number(summary.max));
+    assert.equal(events[events.length - 1]!.event, 'closed');
+    // Monotonic t: never goes back.
+    for (let i = 1; i < events.length; i++) assert.ok(Number(events[i]!.t) >= Number(events[i - 1]!.t));
+  });
+
+  test('SIGINT prints the summary', async () => {
+    const { spawn } = await import('node:child_process');
+    const { cliArgv } = await import('../helpers/cli.js');
+    const [cmd, ...rest] = cliArgv(['ping', `127.0.0.1:${served.port}`, '-i', '100ms']);
+    const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answers within 10 s: ${out}`)), 10_000);
+      child.stdout.on('data', (t: string) => {
+        out += t;
+        if ((out.match(/^pong /gm) ?? []).length >= 2) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGINT');
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 5000))]);
+    assert.equal(code, 0, out);
+    assert.match(out, /lifeline ping statistics ---\n\d+ pings sent, \d+ answered/);
+  });
+
+  test('mdev is the standard deviation of the round trips', () => {
+    const s = summarize(5, [1, 2, 3, 4]);
+    assert.equal(s.lost, 1);
+    assert.equal(s.avg, 2.5);
+    assert.ok(Math.abs(s.mdev! - Math.sqrt(1.25)) < 1e-12);
+    assert.deepEqual(summarize(2, []), { sent: 2, received: 0, lost: 2 });
+  });
+});

@@ -1,0 +1,159 @@
+// lifeline serve for people (plain lines when stdout is not a terminal; the table it redraws on one), and
+// connect --no-heartbeat, whose kernel death is reported as keepalive-timeout.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { after, describe, test } from 'node:test';
+import { renderTable } from '../../src/cli/table.js';
+import type { SessionView } from '../../src/metrics/feed.js';
+import { cliArgv, EventReader, runCli } from '../helpers/cli.js';
+import { createNetns, needNetns } from '../helpers/netns.js';
+
+/** A child whose stdout is read as lines; waitLine(re, ms) resolves with the first match. */
+class Lines {
+  text = '';
+  constructor(readonly child: ChildProcess) {
+    child.stdout!.setEncoding('utf8').on('data', (t: string) => (this.text += t));
+  }
+  waitLine(re: RegExp, ms: number): Promise<RegExpMatchArray> {
+    const deadline = performance.now() + ms;
+    return new Promise((resolve, reject) => {
+      const poll = () => {
+        const m = this.text.match(re);
+        if (m) return resolve(m);
+        if (performance.now() > deadline)
+          return reject(new Error(`no line matching ${re} within ${ms} ms:\n${this.text}`));
+        setTimeout(poll, 20);
+      };
+      poll();
+    });
+  }
+  stop(): void {
+    this.child.kill('SIGCONT');
+    this.child.kill('SIGKILL');
+  }
+}
+
+describe('lifeline serve for people', () => {
+  const children: Array<{ stop(): unknown }> = [];
+  after(async () => {
+    for (const c of children) await c.stop();
+  });
+
+  test('prints sessions, messages, and a death with its cause and diagnosis', async () => {
+    const [cmd, ...rest] = cliArgv([
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--interval',
+      '200ms',
+      '--timeout',
+      '1s',
+    ]);
+    const serve = new Lines(spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    children.push(serve);
+    const [, port] = await serve.waitLine(/^listening on 127\.0\.0\.1:(\d+)$/m, 10_000);
+    assert.match(serve.text, /^heartbeat: interval 200\.0 ms, timeout 1\.00 s, deadline detector$/m);
+    const client = runCli(['connect', `127.0.0.1:${port}`, '--json', '--no-reconnect']);
+    children.push(client);
+    const connected = await client.waitFor((e) => e.event === 'connected', 10_000);
+    const id = String(connected.id);
+    await serve.waitLine(new RegExp(`^\\[${id}\\] session from 127\\.0\\.0\\.1:\\d+$`, 'm'), 5000);
+    client.child.stdin!.write('hello there\n');
+    await serve.waitLine(new RegExp(`^\\[${id}\\] hello there$`, 'm'), 5000);
+    client.child.kill('SIGSTOP');
+    await serve.waitLine(
+      new RegExp(
+        `^\\[${id}\\] DEAD heartbeat-timeout \\(peer-unresponsive: .+\\) after 1\\.\\d\\d s of silence`,
+        'm',
+      ),
+      5000,
+    );
+  });
+
+  test('the live table shows RTT, last heard, the detector and messages', () => {
+    const view: SessionView = {
+      id: 'ab12cd34',
+      remote: '127.0.0.1:5000',
+      state: 'open',
+      rttMs: 0.42,
+      silentMs: 120,
+      detector: { kind: 'deadline', leftMs: 2880 },
+      interval: 1000,
+      timeout: 3000,
+      messagesIn: 7,
+      messagesOut: 5,
+      bytesIn: 70,
+      bytesOut: 50,
+      resumes: 0,
+      ageMs: 10_000,
+    };
+    const lines = renderTable([view, { ...view, id: 'ffff0000', state: 'detached', detector: null }]);
+    assert.match(lines[0]!, /^SESSION\s+REMOTE\s+RTT\s+LAST HEARD\s+DETECTOR\s+IN\s+OUT$/);
+    assert.match(
+      lines[1]!,
+      /^ab12cd34\s+127\.0\.0\.1:5000\s+0\.42 ms\s+120\.0 ms ago\s+2\.88 s left\s+7\s+5$/,
+    );
+    assert.match(lines[2]!, /^ffff0000 .* waiting to resume/);
+    const phi = renderTable([{ ...view, detector: { kind: 'phi', leftMs: 2000, phi: 1.234 } }]);
+    assert.match(phi[1]!, /phi 1\.23, 2\.00 s left/);
+  });
+});
+
+describe('connect --no-heartbeat', () => {
+  test('relies on kernel keepalive alone and reports its verdict as keepalive-timeout', async (t) => {
+    if (!needNetns(t)) return;
+    const ns = createNetns();
+    const served = await startServeOn(ns.hostIp);
+    let client: EventReader | undefined;
+    try {
+      client = new EventReader(
+        ns.spawn(
+          cliArgv([
+            'connect',
+            `${ns.hostIp}:${served.port}`,
+            '--json',
+            '--no-reconnect',
+            '--no-heartbeat',
+            '--keepalive-idle',
+            '1s',
+            '--keepalive-interval',
+            '1s',
+            '--keepalive-count',
+            '2',
+          ]),
+        ),
+      );
+      await client.waitFor((e) => e.event === 'connected', 10_000);
+      const partitionedAt = performance.now();
+      ns.partition();
+      const dead = await client.waitFor((e) => e.event === 'dead', 15_000);
+      assert.equal(dead.cause, 'keepalive-timeout');
+      // idle 1 s + 2 probes x 1 s after the last segment (the server's last PING at most 1.5 intervals before).
+      assert.ok(dead.receivedAt - partitionedAt < 3000 + 2000, `took ${dead.receivedAt - partitionedAt} ms`);
+    } finally {
+      await client?.stop();
+      await served.reader.stop();
+      ns.destroy();
+    }
+  });
+});
+
+/** serve --json on a given address, with a long heartbeat so that the server does not end it first. */
+async function startServeOn(host: string) {
+  const reader = runCli([
+    'serve',
+    '--host',
+    host,
+    '--port',
+    '0',
+    '--json',
+    '--interval',
+    '20s',
+    '--timeout',
+    '60s',
+  ]);
+  const listening = await reader.waitFor((e) => e.event === 'listening', 10_000);
+  return { reader, port: Number(listening.port) };
+}
