@@ -4,7 +4,7 @@
 import { viewOf } from '../metrics/feed.js';
 import type { HeartbeatServer } from '../server/server.js';
 import type { Session } from '../server/session.js';
-import type { DeathReport } from '../session/death.js';
+import { type DeathReport, isGoodbye } from '../session/death.js';
 import { deadFields } from './connect.js';
 import { createOutput, type Fields, messageFields, type Output } from './output.js';
 import { deathLine, renderTable } from './table.js';
@@ -55,7 +55,11 @@ export function monitor(server: HeartbeatServer, options: MonitorOptions): Monit
       write(`[${id}] ${r.cause === 'goaway' ? goawayLine(r) : deathLine(r)}`);
     });
     session.on('resumed', () => emit('resumed', { id, remote: remote() }));
-    session.on('close', () => emit('closed', { id }));
+    session.on('close', () => {
+      const end = session.lastEnd;
+      if (!options.json && end !== undefined && isGoodbye(end)) write(`[${id}] ${goawayLine(end)}`);
+      emit('closed', { id });
+    });
   };
   server.on('session', watch);
   server.on('error', (err) => emit('error', { message: err.message }));

@@ -4,10 +4,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { checkOption, LifelineError } from '../errors.js';
-import { deriveKeepAlive, type KeepAliveOptions } from '../keepalive/index.js';
+import { deriveKeepAlive, type KeepAliveOptions, setKeepAlive } from '../keepalive/index.js';
 import { DEFAULT_MAX_FRAME } from '../protocol/constants.js';
 import type { Frame, WelcomeFrame } from '../protocol/frames.js';
-import type { DeathReport } from '../session/death.js';
+import { type DeathReport, isGoodbye } from '../session/death.js';
 import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
 import { type HeartbeatOptions, type ResolvedHeartbeat, resolveHeartbeat } from '../session/options.js';
 import { Transport } from '../session/transport.js';
@@ -38,6 +38,11 @@ export interface ClientOptions extends HeartbeatOptions, EndpointOptions {
    * Default true.
    */
   heartbeat?: boolean;
+  /**
+   * Linux TCP_THIN_LINEAR_TIMEOUTS on every socket: under packet loss a lost PING is retransmitted every
+   * ~200 ms instead of after 0.2, 0.4, 0.8, 1.6 s..., so loss is not mistaken for death. Default true.
+   */
+  linearTimeouts?: boolean;
   /** Kernel keepalive and TCP_USER_TIMEOUT. Default: derived from the agreed heartbeat; false: untouched. */
   keepAlive?: KeepAliveOptions | false;
 }
@@ -172,6 +177,7 @@ export class HeartbeatClient extends Endpoint {
       maxFrame: hb.maxFrame,
       handshakeTimeout: this.handshakeTimeout,
       keepAlive: this.options.keepAlive ?? deriveKeepAlive(hb),
+      linearTimeouts: this.options.linearTimeouts !== false,
     });
     this.handshaking = transport;
     const credentials = this.options.credentials;
@@ -209,6 +215,10 @@ export class HeartbeatClient extends Endpoint {
     this.attempt = 0;
     this.ackedSeq = this.receivedSeq;
     this.peerMaxFrame = welcome.maxFrame;
+    if (this.options.keepAlive === undefined && welcome.timeout !== this.heartbeat.timeout) {
+      // The kernel layer follows the heartbeat the server dictated, not the one this side proposed.
+      applyDerivedKeepAlive(transport.socket, welcome);
+    }
     transport.open({
       interval: welcome.interval,
       timeout: welcome.timeout,
@@ -234,8 +244,9 @@ export class HeartbeatClient extends Endpoint {
     if (this.handshaking === transport) this.handshaking = undefined;
     this.detach(transport);
     const wasOpen = transport.opened;
+    if (wasOpen) this.lastEnd = report;
     if (this.closing) return this.finish();
-    if (wasOpen) this.emit('dead', report);
+    if (wasOpen && !isGoodbye(report)) this.emit('dead', report);
     // A GOAWAY names its reason in the error code (LIFELINE_AUTH_FAILED, LIFELINE_TOO_MANY_SESSIONS...).
     const err =
       report.cause === 'goaway'
@@ -273,6 +284,14 @@ export class HeartbeatClient extends Endpoint {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.reportUnconfirmed();
     this.emit('close');
+  }
+}
+
+function applyDerivedKeepAlive(socket: net.Socket, agreed: { interval: number; timeout: number }): void {
+  try {
+    setKeepAlive(socket, deriveKeepAlive(agreed));
+  } catch {
+    // Already reported once when the connection's kernel options were first applied.
   }
 }
 

@@ -16,6 +16,11 @@ export interface PlatformOptions {
   readonly TCP_KEEPCNT: number;
   /** Milliseconds unacknowledged data may stay unacknowledged; undefined where the platform has none. */
   readonly TCP_USER_TIMEOUT: number | undefined;
+  /**
+   * Linear (not exponential) retransmission timeouts while a stream is thin (< 4 segments in flight);
+   * undefined where the platform has none.
+   */
+  readonly TCP_THIN_LINEAR_TIMEOUTS: number | undefined;
   /** struct tcp_info; only Linux's layout is decoded (see tcp-info.ts). */
   readonly TCP_INFO: number | undefined;
   readonly AF_INET: number;
@@ -37,6 +42,8 @@ export const LINUX: PlatformOptions = {
   TCP_KEEPINTVL: 5,
   TCP_KEEPCNT: 6,
   TCP_USER_TIMEOUT: 18,
+  // include/uapi/linux/tcp.h; Documentation/networking/ip-sysctl.rst, tcp_thin_linear_timeouts (Linux 2.6.34+)
+  TCP_THIN_LINEAR_TIMEOUTS: 16,
   TCP_INFO: 11,
   AF_INET: 2,
   SOCK_STREAM: 1,
@@ -58,6 +65,7 @@ export const MACOS: PlatformOptions = {
   TCP_KEEPINTVL: 0x101,
   TCP_KEEPCNT: 0x102,
   TCP_USER_TIMEOUT: undefined,
+  TCP_THIN_LINEAR_TIMEOUTS: undefined,
   TCP_INFO: undefined,
   AF_INET: 2,
   SOCK_STREAM: 1,
@@ -77,6 +85,7 @@ export const FREEBSD: PlatformOptions = {
   TCP_KEEPINTVL: 512,
   TCP_KEEPCNT: 1024,
   TCP_USER_TIMEOUT: undefined,
+  TCP_THIN_LINEAR_TIMEOUTS: undefined,
   TCP_INFO: undefined,
   AF_INET: 2,
   SOCK_STREAM: 1,

@@ -4,7 +4,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { HeartbeatServer } from '../server/server.js';
 import type { Session } from '../server/session.js';
-import type { DeathReport } from '../session/death.js';
+import { type DeathReport, isGoodbye } from '../session/death.js';
 
 export interface InstrumentOptions {
   /** The registry to register the metrics in. Default: a new Registry, returned. */
@@ -83,6 +83,8 @@ function watchSession(session: Session, m: Instruments): void {
     countGoaway(report, m);
   });
   session.once('close', () => {
+    // A goodbye (GOAWAY normal from the client) ends a session without a 'dead' event.
+    if (session.lastEnd !== undefined && isGoodbye(session.lastEnd)) countGoaway(session.lastEnd, m);
     for (const key of Object.keys(ZERO) as Array<keyof Stats>) m.retired[key] += session.stats[key];
   });
 }

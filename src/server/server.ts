@@ -38,6 +38,11 @@ export interface ServerOptions extends HeartbeatOptions {
    * timeout (see deriveKeepAlive in the keepalive layer); false leaves the kernel's settings alone.
    */
   keepAlive?: KeepAliveOptions | false;
+  /**
+   * Linux TCP_THIN_LINEAR_TIMEOUTS on every socket: under packet loss a lost PING is retransmitted every
+   * ~200 ms instead of after 0.2, 0.4, 0.8, 1.6 s..., so loss is not mistaken for death. Default true.
+   */
+  linearTimeouts?: boolean;
   /** How long a new connection has to complete its HELLO, in ms. Default 10000. */
   handshakeTimeout?: number;
   /**
@@ -196,6 +201,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
       maxFrame: this.heartbeat.maxFrame,
       handshakeTimeout: this.handshakeTimeout,
       keepAlive: this.keepAlive,
+      linearTimeouts: this.options.linearTimeouts !== false,
     });
     this.pending.add(transport);
     if (this.shuttingDown) transport.goaway('server-shutdown', 'server shutting down', 0, shutdownReport);

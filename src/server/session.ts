@@ -2,7 +2,7 @@
 // window, bound to the identity that authenticated it. Created and owned by HeartbeatServer only.
 import { performance } from 'node:perf_hooks';
 import type { Frame } from '../protocol/frames.js';
-import type { DeathReport } from '../session/death.js';
+import { type DeathReport, isGoodbye } from '../session/death.js';
 import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
 import { Outbox } from '../session/outbox.js';
 import type { LivenessParams, Transport } from '../session/transport.js';
@@ -137,7 +137,8 @@ export class Session extends Endpoint {
   onEnd(report: DeathReport, transport: Transport): void {
     if (transport !== this.transport) return; // a replaced connection
     this.detach(transport);
-    if (this.closing) return this.finish();
+    this.lastEnd = report;
+    if (this.closing || isGoodbye(report)) return this.finish();
     this.emit('dead', report);
     const final = report.cause === 'goaway' || report.cause === 'protocol-error';
     if (final || this.resumeWindow === 0) return this.finish();

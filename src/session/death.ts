@@ -26,6 +26,14 @@ export interface DeathReport {
   goaway?: string;
 }
 
+/**
+ * The peer ended the session on purpose (GOAWAY normal): a goodbye, not a death. It ends the session with
+ * 'close' and no 'dead' event.
+ */
+export function isGoodbye(report: DeathReport): boolean {
+  return report.cause === 'goaway' && report.goaway === 'normal';
+}
+
 /** Maps an error from a connected socket to a death cause. */
 export function causeOfSocketError(err: NodeJS.ErrnoException): DeathCause {
   switch (err.code) {

@@ -29,7 +29,10 @@ export interface EndpointEvents {
   message: [payload: Buffer];
   /** A round-trip time measured by a PING and its PONG, in ms. */
   rtt: [ms: number];
-  /** The connection was lost (not by this side's own close()); a reconnect or resume may follow. */
+  /**
+   * The connection was lost — not by this side's close(), nor by the peer's (a GOAWAY normal is a goodbye:
+   * 'close' follows without 'dead'); a reconnect or resume may follow.
+   */
   dead: [report: DeathReport];
   /** The session is over for good. Always the last event. */
   close: [];
@@ -65,6 +68,8 @@ export interface ConnectedInfo {
 export abstract class Endpoint extends EventEmitter<EndpointEvents> implements TransportHandler {
   /** Last measured round-trip time in ms. */
   rtt: number | undefined;
+  /** How the last connection ended — also for a goodbye (GOAWAY normal), which has no 'dead' event. */
+  lastEnd: DeathReport | undefined;
   /** Messages and bytes each way, for display and metrics. */
   readonly stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, pings: 0 };
 

@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createDetector, type Detector } from '../detect/index.js';
-import { type KeepAliveOptions, setKeepAlive, tcpInfo } from '../keepalive/index.js';
+import { type KeepAliveOptions, setKeepAlive, setLinearTimeouts, tcpInfo } from '../keepalive/index.js';
 import { GoawayCode, type GoawayName } from '../protocol/constants.js';
 import { type DecodeError, Decoder } from '../protocol/decoder.js';
 import {
@@ -96,13 +96,18 @@ export class Transport {
   constructor(
     socket: net.Socket,
     handler: TransportHandler,
-    options: { maxFrame: number; handshakeTimeout: number; keepAlive: KeepAliveOptions | false | undefined },
+    options: {
+      maxFrame: number;
+      handshakeTimeout: number;
+      keepAlive: KeepAliveOptions | false | undefined;
+      linearTimeouts: boolean;
+    },
   ) {
     this.socket = socket;
     this.handler = handler;
     this.decoder = new Decoder({ maxFrame: options.maxFrame, expectPreface: true });
     this.lastHeardAt = performance.now();
-    applyKeepAlive(socket, options.keepAlive);
+    applyKernel(socket, options.keepAlive, options.linearTimeouts);
     socket.setNoDelay(true);
     // Shared listeners that find their transport on the socket: no closures per connection (STYLE.md).
     (socket as OwnedSocket)[kTransport] = this;
@@ -443,17 +448,22 @@ function microsNow(): number {
   return Math.floor(performance.now() * 1000) >>> 0;
 }
 
-let keepAliveWarned = false;
+let kernelWarned = false;
 
-function applyKeepAlive(socket: net.Socket, options: KeepAliveOptions | false | undefined): void {
-  if (options === undefined) return;
+/** The kernel layer under every lifeline socket: keepalive (+ TCP_USER_TIMEOUT) and thin-stream timeouts. */
+function applyKernel(
+  socket: net.Socket,
+  keepAlive: KeepAliveOptions | false | undefined,
+  linear: boolean,
+): void {
   try {
-    setKeepAlive(socket, options);
+    if (keepAlive !== undefined) setKeepAlive(socket, keepAlive);
+    if (linear) setLinearTimeouts(socket, true);
   } catch (err) {
     // The heartbeat still works without the kernel layer; say so once, loudly, never silently.
-    if (!keepAliveWarned) {
-      keepAliveWarned = true;
-      process.emitWarning(`lifeline: kernel keepalive not applied: ${(err as Error).message}`, {
+    if (!kernelWarned) {
+      kernelWarned = true;
+      process.emitWarning(`lifeline: kernel socket options not applied: ${(err as Error).message}`, {
         code: 'LIFELINE_KEEPALIVE',
       });
     }
