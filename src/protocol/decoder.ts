@@ -94,9 +94,14 @@ export class Decoder {
    * is known bad, after which every push returns the same error and delivers nothing. Never throws for any
    * input (only what onFrame itself throws passes through, and the decoder stays consistent for the next
    * push). A DATA payload may be a view of `chunk`, so a chunk must not be reused once pushed (Node gives each
-   * 'data' event its own Buffer). onFrame must not call push on the same decoder.
+   * 'data' event its own Buffer). onFrame must not call push on the same decoder. It is called with `context`
+   * as `this`, so that one shared function can serve thousands of decoders without a closure each.
    */
-  push(chunk: Buffer, onFrame: (frame: Frame) => void): DecodeError | undefined {
+  push<C = undefined>(
+    chunk: Buffer,
+    onFrame: (this: C, frame: Frame) => void,
+    context?: C,
+  ): DecodeError | undefined {
     if (this.#error !== undefined) return this.#error;
     if (chunk.length === 0) return undefined;
     this.#chunks.push(chunk);
@@ -110,7 +115,7 @@ export class Decoder {
           if (!this.#readHeader()) return this.#error;
           break;
         case State.PAYLOAD:
-          if (!this.#readPayload(onFrame)) return this.#error;
+          if (!this.#readPayload(onFrame, context as C)) return this.#error;
           break;
         case State.FAILED:
           return this.#error;
@@ -182,7 +187,7 @@ export class Decoder {
     return true;
   }
 
-  #readPayload(onFrame: (frame: Frame) => void): boolean {
+  #readPayload<C>(onFrame: (this: C, frame: Frame) => void, context: C): boolean {
     const length = this.#length;
     if (this.#buffered < length) return false;
     let buf = this.#chunks[0]!;
@@ -198,7 +203,7 @@ export class Decoder {
     if (typeof frame === 'string') return this.#fail({ code: 'protocol-error', reason: frame });
     // The state moves on before onFrame runs, so that a throwing callback leaves the decoder consistent.
     this.#state = State.HEADER;
-    onFrame(frame);
+    onFrame.call(context, frame);
     return true;
   }
 

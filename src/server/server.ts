@@ -98,6 +98,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
   private readonly resumeWindow: number;
   private readonly maxSessions: number;
   private shuttingDown = false;
+  private sharedParams: LivenessParams | undefined;
 
   constructor(options: ServerOptions = {}) {
     super();
@@ -332,8 +333,10 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
 
   private negotiate(hello: HelloFrame): LivenessParams {
     const hb = this.heartbeat;
-    let { interval, timeout } = hb;
     const bounds = this.options.clientProposal;
+    // Without proposals every session shares one parameters object.
+    if (bounds === undefined && this.sharedParams !== undefined) return this.sharedParams;
+    let { interval, timeout } = hb;
     if (bounds !== undefined) {
       if (hello.interval > 0)
         interval = clamp(
@@ -345,14 +348,17 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
         timeout = clamp(hello.timeout, bounds.minTimeout ?? hb.timeout, bounds.maxTimeout ?? hb.timeout);
       timeout = Math.max(timeout, interval);
     }
-    return {
+    const params: LivenessParams = {
       interval,
       timeout,
       detector: hb.detector,
       phiThreshold: hb.phiThreshold,
       maxPingsPerInterval: hb.maxPingsPerInterval,
       mode: 'passive',
+      rttSampleEvery: Math.max(RTT_SAMPLE_INTERVALS * interval, RTT_SAMPLE_MIN_MS),
     };
+    if (bounds === undefined) this.sharedParams = params;
+    return params;
   }
 
   /** Creates a session (new, or continued from a stored record) and makes it findable. */
@@ -371,6 +377,13 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     return session;
   }
 }
+
+/**
+ * The server measures an RTT of its own (a PING sent with a PONG) every 10 intervals, and at most every 30 s:
+ * operators get round-trip times per session at a cost of ~1 extra PING per 30 s per connection.
+ */
+const RTT_SAMPLE_INTERVALS = 10;
+const RTT_SAMPLE_MIN_MS = 30_000;
 
 const shutdownReport: DeathReport = {
   cause: 'local',

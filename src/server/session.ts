@@ -24,9 +24,6 @@ export class Session extends Endpoint {
   readonly identity: string;
   /** Resume token (hex). Secret: whoever holds it (and the identity) may resume this session. */
   readonly token: string;
-  /** Heartbeat interval and timeout agreed for this session, ms. */
-  readonly interval: number;
-  readonly timeout: number;
   remoteAddress: string | undefined;
   remotePort: number | undefined;
   /** Monotonic time (ms) the session was established. */
@@ -55,10 +52,18 @@ export class Session extends Endpoint {
     this.id = init.id;
     this.identity = init.identity;
     this.token = init.token;
-    this.interval = init.params.interval;
-    this.timeout = init.params.timeout;
     this.params = init.params;
     this.resumeWindow = init.resumeWindow;
+  }
+
+  /** Heartbeat interval agreed for this session, ms. */
+  get interval(): number {
+    return this.params.interval;
+  }
+
+  /** Heartbeat timeout agreed for this session, ms. */
+  get timeout(): number {
+    return this.params.timeout;
   }
 
   get state(): SessionState {

@@ -211,7 +211,6 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
   protected attach(transport: Transport, peerReceived: number): void {
     this.transport = transport;
     this.acknowledge(peerReceived, transport);
-    transport.socket.on('drain', this.onSocketDrain);
     this.outbox.forEachAfter(peerReceived, (seq, payload) => transport.writeData(seq, payload));
     this.writtenSeq = this.outbox.lastSeq;
   }
@@ -239,7 +238,6 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
   }
 
   protected detach(transport: Transport): void {
-    transport.socket.off('drain', this.onSocketDrain);
     if (this.transport === transport) this.transport = undefined;
   }
 
@@ -252,7 +250,9 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
     this.maybeDrain();
   }
 
-  private readonly onSocketDrain = (): void => this.maybeDrain();
+  onDrain(): void {
+    this.maybeDrain();
+  }
 
   private maybeDrain(): void {
     if (!this.needDrain || this.outbox.bytes > this.maxBuffered / 2) return;

@@ -3,7 +3,7 @@
 
 export class Outbox {
   /** Payloads of sequence numbers firstSeq, firstSeq + 1, ... (from index `head`). */
-  private items: Buffer[] = [];
+  private items: Buffer[] = NO_ITEMS; // shared until the first push: idle sessions hold no array
   private head = 0;
   /** Sequence number of items[head]. Sequence numbers start at 1 and are contiguous. */
   private firstSeq: number;
@@ -54,6 +54,7 @@ export class Outbox {
   /** Holds a payload until it is acknowledged; returns its sequence number. */
   push(payload: Buffer): number {
     const seq = this.nextSeq;
+    if (this.items === NO_ITEMS) this.items = [];
     this.items.push(payload);
     this.byteCount += payload.length;
     return seq;
@@ -89,7 +90,7 @@ export class Outbox {
   drain(): Array<{ seq: number; payload: Buffer }> {
     const out = this.held();
     this.firstSeq = this.nextSeq;
-    this.items = [];
+    this.items = NO_ITEMS;
     this.head = 0;
     this.byteCount = 0;
     return out;
@@ -97,3 +98,4 @@ export class Outbox {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_ITEMS: Buffer[] = Object.freeze([]) as unknown as Buffer[];

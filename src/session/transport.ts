@@ -39,6 +39,8 @@ export interface TransportHandler {
   onStall?(lateMs: number): void;
   /** Highest DATA sequence number received in order (0 before a session): what a GOAWAY announces. */
   lastReceived(): number;
+  /** The socket's write buffer drained. */
+  onDrain?(): void;
 }
 
 export interface LivenessParams {
@@ -55,6 +57,11 @@ export interface LivenessParams {
    * 'off': no PINGs and no heartbeat death (PINGs are still answered): kernel keepalive alone watches.
    */
   mode: 'active' | 'passive' | 'off';
+  /**
+   * Passive side: at most this often (ms), answer a PING with a PONG *and* a PING of its own, so that the
+   * server measures round-trip times too without pinging every interval. 0 = never.
+   */
+  rttSampleEvery?: number;
 }
 
 /** A timer firing this much later than asked means this process, not the peer, was stalled. */
@@ -76,12 +83,14 @@ export class Transport {
   peerGoaway: { name: GoawayName; reason: string; lastReceived: number } | undefined;
 
   private readonly decoder: Decoder;
-  private handler: TransportHandler;
+  /** @internal read by the shared socket listeners */
+  handler: TransportHandler;
   private state: State = 'handshake';
   private report: DeathReport | undefined;
   private detector: Detector | undefined;
   private params: LivenessParams | undefined;
   private pingAfter = 0;
+  private rttSampleEvery = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerDelay = 0;
   private dueAt = 0;
@@ -92,6 +101,8 @@ export class Transport {
   private graceUntil = 0;
   private confirming = false;
   private prefaceSent = false;
+  /** @internal a 'drain' listener is registered */
+  awaitingDrain = false;
 
   constructor(
     socket: net.Socket,
@@ -112,7 +123,8 @@ export class Transport {
     // Shared listeners that find their transport on the socket: no closures per connection (STYLE.md).
     (socket as OwnedSocket)[kTransport] = this;
     socket.on('data', onSocketData);
-    socket.on('end', onSocketEnd);
+    // No 'end' listener: a close without a report is the peer's FIN ('closed'). 'drain' is listened to only
+    // while a write waits for it. Fewer listeners, fewer per-socket arrays.
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
     this.arm(options.handshakeTimeout, performance.now());
@@ -144,6 +156,7 @@ export class Transport {
     this.state = 'open';
     this.params = params;
     this.pingAfter = params.mode === 'active' ? params.interval : params.interval * 1.5;
+    this.rttSampleEvery = params.mode === 'passive' ? (params.rttSampleEvery ?? 0) : 0;
     const now = performance.now();
     this.detector = createDetector(
       params.detector,
@@ -172,12 +185,19 @@ export class Transport {
    */
   writeData(seq: number, payload: Buffer): boolean {
     if (this.state !== 'open') return true;
-    if (payload.length <= 1024) return this.socket.write(encodeData(seq, payload));
-    // Large payloads go out uncopied: header and payload in one writev.
-    this.socket.cork();
-    this.socket.write(encodeDataHeader(seq, payload.length));
-    const ok = this.socket.write(payload);
-    this.socket.uncork();
+    let ok: boolean;
+    if (payload.length <= 1024) ok = this.socket.write(encodeData(seq, payload));
+    else {
+      // Large payloads go out uncopied: header and payload in one writev.
+      this.socket.cork();
+      this.socket.write(encodeDataHeader(seq, payload.length));
+      ok = this.socket.write(payload);
+      this.socket.uncork();
+    }
+    if (!ok && !this.awaitingDrain) {
+      this.awaitingDrain = true;
+      this.socket.once('drain', onSocketDrain);
+    }
     return ok;
   }
 
@@ -227,7 +247,7 @@ export class Transport {
     this.lastHeardAt = now;
     this.detector?.heard(now);
     if (this.state === 'ended') return;
-    const error = this.decoder.push(chunk, this.onFrame);
+    const error = this.decoder.push(chunk, onTransportFrame, this);
     if (error !== undefined) this.refuse(error);
     else if (this.state === 'open') {
       const due = this.handler.ackDue(false);
@@ -235,7 +255,7 @@ export class Transport {
     }
   }
 
-  private readonly onFrame = (frame: Frame): void => {
+  onFrame(frame: Frame): void {
     if (this.state === 'closing' && frame.type !== 'data' && frame.type !== 'ack' && frame.type !== 'goaway')
       return;
     switch (frame.type) {
@@ -243,6 +263,9 @@ export class Transport {
         if (this.state !== 'open') return this.violation('PING before the handshake completed');
         if (this.tooManyPings()) return;
         this.writeWithAck(encodePong(frame.id, frame.timestamp));
+        if (this.rttSampleEvery > 0 && this.lastHeardAt - this.lastPingAt >= this.rttSampleEvery) {
+          this.ping(this.lastHeardAt);
+        }
         return;
       case 'pong': {
         if (this.state !== 'open') return this.violation('PONG before the handshake completed');
@@ -269,7 +292,7 @@ export class Transport {
       default:
         this.handler.onFrame(frame, this);
     }
-  };
+  }
 
   /** Protocol violation by the peer: GOAWAY protocol-error and close. */
   violation(reason: string, name: GoawayName = 'protocol-error'): void {
@@ -416,16 +439,6 @@ export class Transport {
     this.destroy({ cause: 'heartbeat-timeout', diagnosis: diagnose(info), silentMs, detail });
   }
 
-  onPeerEnd(): void {
-    if (this.state === 'open' || this.state === 'handshake') {
-      this.report ??= {
-        cause: 'closed',
-        silentMs: this.silentMs(),
-        detail: 'the peer closed the connection without GOAWAY',
-      };
-    }
-  }
-
   onError(err: NodeJS.ErrnoException): void {
     this.report ??= {
       cause: causeOfSocketError(err),
@@ -438,7 +451,11 @@ export class Transport {
     if (this.state === 'ended') return;
     this.state = 'ended';
     this.disarm();
-    const report = this.report ?? { cause: 'closed', silentMs: this.silentMs() };
+    const report = this.report ?? {
+      cause: 'closed',
+      silentMs: this.silentMs(),
+      detail: 'the peer closed the connection without GOAWAY',
+    };
     this.handler.onEnd(report, this);
   }
 }
@@ -476,11 +493,13 @@ type OwnedSocket = net.Socket & { [kTransport]: Transport };
 function onSocketData(this: OwnedSocket, chunk: Buffer): void {
   this[kTransport].onData(chunk);
 }
-function onSocketEnd(this: OwnedSocket): void {
-  this[kTransport].onPeerEnd();
-}
 function onSocketError(this: OwnedSocket, err: NodeJS.ErrnoException): void {
   this[kTransport].onError(err);
+}
+function onSocketDrain(this: OwnedSocket): void {
+  const transport = this[kTransport];
+  transport.awaitingDrain = false;
+  transport.handler.onDrain?.();
 }
 function onSocketClose(this: OwnedSocket): void {
   this[kTransport].onClose();
@@ -490,4 +509,7 @@ function onTransportTimer(transport: Transport): void {
 }
 function onConfirmDeath(transport: Transport): void {
   transport.confirmDeath();
+}
+function onTransportFrame(this: Transport, frame: Frame): void {
+  this.onFrame(frame);
 }
