@@ -2,7 +2,8 @@
 // flag groups of DESIGN.md. A bad flag is a UsageError naming it; main() turns that into exit status 2.
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { KeepAliveOptions } from '../keepalive/index.js';
-import type { HeartbeatOptions } from '../session/options.js';
+import { validateKeepAliveOptions } from '../keepalive/options.js';
+import { type HeartbeatOptions, resolveHeartbeat } from '../session/options.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -54,6 +55,18 @@ export const keepAliveFlags = {
 
 type Values = Record<string, string | boolean | undefined>;
 
+/** Runs a library validation and turns its TypeError/RangeError into a UsageError naming the flag. */
+function asFlags(flags: Record<string, string>, validate: () => unknown): void {
+  try {
+    validate();
+  } catch (err) {
+    if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
+    const option = /^(\w+)/.exec(err.message)?.[1] ?? '';
+    const flag = flags[option];
+    throw new UsageError(flag ? `${flag}: ${err.message.slice(option.length).trim()}` : err.message);
+  }
+}
+
 export function heartbeatOptions(values: Values): HeartbeatOptions {
   const out: HeartbeatOptions = {};
   if (typeof values.interval === 'string') out.interval = parseDuration('--interval', values.interval);
@@ -64,6 +77,9 @@ export function heartbeatOptions(values: Values): HeartbeatOptions {
     }
     out.detector = values.detector;
   }
+  asFlags({ interval: '--interval', timeout: '--timeout', detector: '--detector' }, () =>
+    resolveHeartbeat(out),
+  );
   return out;
 }
 
@@ -80,6 +96,15 @@ export function keepAliveOptions(values: Values): KeepAliveOptions | undefined {
   if (typeof interval === 'string') out.interval = parseDuration('--keepalive-interval', interval);
   if (typeof count === 'string') out.count = parseCount('--keepalive-count', count, 1, 127);
   if (typeof userTimeout === 'string') out.userTimeout = parseDuration('--user-timeout', userTimeout);
+  asFlags(
+    {
+      idle: '--keepalive-idle',
+      interval: '--keepalive-interval',
+      count: '--keepalive-count',
+      userTimeout: '--user-timeout',
+    },
+    () => validateKeepAliveOptions(out),
+  );
   return out;
 }
 
