@@ -3,7 +3,6 @@
 // connections cut in a row (a loopback proxy that destroys them).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import net from 'node:net';
 import { describe, test } from 'node:test';
 import { connect, type HeartbeatClient } from '../../src/client/client.js';
 import { createServer } from '../../src/server/server.js';
@@ -11,6 +10,7 @@ import type { Session } from '../../src/server/session.js';
 import { MemorySessionStore } from '../../src/server/store.js';
 import { cliArgv, EventReader } from '../helpers/cli.js';
 import { createNetns, needNetns } from '../helpers/netns.js';
+import { TcpProxy } from '../helpers/peer.js';
 
 const INTERVAL = 200;
 const TIMEOUT = 1000;
@@ -135,26 +135,10 @@ describe('resume', { concurrency: false }, () => {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     // A proxy whose live connections we cut at will: each cut is a reset on both sides.
-    const live = new Set<net.Socket>();
-    const proxy = net.createServer((downstream) => {
-      const upstream = net.connect(server.address().port, '127.0.0.1');
-      for (const s of [downstream, upstream]) {
-        live.add(s);
-        s.on('error', () => {});
-        s.on('close', () => {
-          live.delete(s);
-          downstream.destroy();
-          upstream.destroy();
-        });
-      }
-      downstream.pipe(upstream);
-      upstream.pipe(downstream);
-    });
-    proxy.listen(0, '127.0.0.1');
-    await once(proxy, 'listening');
+    const proxy = await TcpProxy.start(server.address().port);
     const client = connect({
       host: '127.0.0.1',
-      port: (proxy.address() as net.AddressInfo).port,
+      port: proxy.port,
       reconnect: { initialDelay: 1, maxDelay: 5 },
     });
     const echoes: string[] = [];
@@ -172,7 +156,7 @@ describe('resume', { concurrency: false }, () => {
         for (let i = 0; i < 10; i++) client.send(`m-${sent++}`);
         // Cut while those messages and their echoes are in flight.
         await new Promise((resolve) => setImmediate(resolve));
-        for (const s of live) s.destroy();
+        proxy.cut();
         await until(client, 'resumed', () => resumed >= cut, 5000);
       }
       await until(client, 'message', () => echoes.length >= sent, 10_000);
@@ -205,28 +189,11 @@ describe('resume', { concurrency: false }, () => {
       s.listen(0, '127.0.0.1');
       await once(s, 'listening');
     }
-    // A front door that sends every new connection to whichever server `target` names.
-    let target = a.address().port;
-    const live = new Set<net.Socket>();
-    const door = net.createServer((down) => {
-      const up = net.connect(target, '127.0.0.1');
-      for (const s of [down, up]) {
-        live.add(s);
-        s.on('error', () => {});
-        s.on('close', () => {
-          live.delete(s);
-          down.destroy();
-          up.destroy();
-        });
-      }
-      down.pipe(up);
-      up.pipe(down);
-    });
-    door.listen(0, '127.0.0.1');
-    await once(door, 'listening');
+    // A front door that sends every new connection to whichever server it targets.
+    const door = await TcpProxy.start(a.address().port);
     const client = connect({
       host: '127.0.0.1',
-      port: (door.address() as net.AddressInfo).port,
+      port: door.port,
       reconnect: { initialDelay: 50, maxDelay: 100 },
     });
     const got: string[] = [];
@@ -238,10 +205,10 @@ describe('resume', { concurrency: false }, () => {
       // Server A loses the client; once it has recorded the session, the door points at B.
       const [sessionA] = [...a.sessions.values()];
       const detached = once(sessionA!, 'dead', { signal: AbortSignal.timeout(5000) });
-      for (const s of live) s.destroy();
+      door.cut();
       await detached;
       assert.equal(store.size, 1, 'A recorded the detached session');
-      target = b.address().port;
+      door.targetPort = b.address().port;
       for (let i = 5; i < 10; i++) client.send(`m-${i}`);
       const [, resumed] = await Promise.all([
         once(client, 'resumed', { signal: AbortSignal.timeout(5000) }),

@@ -12,19 +12,9 @@ import type { Frame, HelloFrame, WelcomeFrame } from '../../src/protocol/frames.
 import { createServer, type HeartbeatServer, type ServerOptions } from '../../src/server/server.js';
 
 export const HOST = '127.0.0.1';
+export { within } from './wait.js';
 
-/** Resolves with the promise's value, or rejects after `ms` naming what was awaited. */
-export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { within } from './wait.js';
 
 /**
  * The arguments of the next `event` of `emitter`, within `ms`. Unlike events.once, an 'error' meanwhile does
@@ -237,7 +227,11 @@ export class TcpProxy {
   readonly events = new EventEmitter();
   accepted = 0;
 
-  private constructor(readonly targetPort: number) {
+  /** The port new connections are forwarded to (change it to send the next ones elsewhere). */
+  targetPort: number;
+
+  private constructor(targetPort: number) {
+    this.targetPort = targetPort;
     this.server = net.createServer((down) => {
       down.on('error', () => {});
       if (this.refuse) {
@@ -245,7 +239,7 @@ export class TcpProxy {
         return;
       }
       this.accepted++;
-      const up = net.connect(targetPort, HOST);
+      const up = net.connect(this.targetPort, HOST);
       up.on('error', () => {});
       const pair = { down, up };
       this.pairs.add(pair);

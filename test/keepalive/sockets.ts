@@ -1,19 +1,9 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
+import { within } from '../helpers/wait.js';
 
-/** Resolves with the event's arguments, or rejects after `ms` naming what was awaited. */
-export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { within } from '../helpers/wait.js';
 
 export interface Pair {
   client: net.Socket;
