@@ -79,8 +79,6 @@ export class Transport {
   rtt: number | undefined;
   /** Monotonic time (ms) at which the last byte arrived. */
   lastHeardAt: number;
-  /** GOAWAY the peer sent, if any. */
-  peerGoaway: { name: GoawayName; reason: string; lastReceived: number } | undefined;
 
   private readonly decoder: Decoder;
   /** @internal read by the shared socket listeners */
@@ -275,7 +273,6 @@ export class Transport {
         return;
       }
       case 'goaway':
-        this.peerGoaway = { name: frame.name, reason: frame.reason, lastReceived: frame.lastReceived };
         this.report ??= {
           cause: 'goaway',
           silentMs: 0,
