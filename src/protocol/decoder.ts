@@ -30,6 +30,9 @@ import { describeBadPreface, describeBadVersion, looksLikeHttp, SNIFF_LENGTH } f
  * Why the input was refused. `code` is also the GOAWAY code name to answer with (see GoawayCode), except
  * that a peer whose first bytes look like HTTP (`looksLikeHttp`) is best answered with encodeHttpRefusal().
  */
+
+/** Room to reassemble a header split across chunks; one for all decoders, since decoding is synchronous. */
+const HEADER_SCRATCH = Buffer.alloc(HEADER_LENGTH);
 export interface DecodeError {
   code: 'protocol-error' | 'frame-too-large' | 'unsupported-version';
   /** What was wrong, for logs and the GOAWAY reason. */
@@ -67,7 +70,6 @@ export class Decoder {
   #type: FrameTypeCode = FrameType.HELLO;
   #length = 0;
   /** A header split across chunks is gathered here, so that reading one allocates nothing. */
-  readonly #scratch = Buffer.alloc(HEADER_LENGTH);
   #error: DecodeError | undefined;
 
   constructor(options: DecoderOptions = {}) {
@@ -159,7 +161,7 @@ export class Decoder {
     if (buf.length - at >= HEADER_LENGTH) {
       this.#consume(HEADER_LENGTH);
     } else {
-      buf = this.#scratch;
+      buf = HEADER_SCRATCH; // shared: used and read within this call only
       at = 0;
       this.#copyOut(buf, HEADER_LENGTH);
     }

@@ -318,7 +318,7 @@ export class Transport {
   }
 
   private tooManyPings(): boolean {
-    const now = performance.now();
+    const now = this.lastHeardAt; // this chunk's arrival time
     const params = this.params!;
     // The window is one interval, but never longer than a second: `lifeline ping -i 200ms` must pass
     // whatever interval the server dictates, while a flood of thousands per second never does.
@@ -362,7 +362,8 @@ export class Transport {
       return;
     }
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(onTransportTimer, delay, this);
+    this.timer = setTimeout(onTransportTimer, delay);
+    (this.timer as OwnedTimer)[kTransport] = this; // found by the shared callback: no argument array
     this.timer.unref();
     this.timerDelay = delay;
   }
@@ -370,8 +371,19 @@ export class Transport {
   /** Arms the one timer for the earlier of: the next PING due, the detector's deadline. */
   private schedule(now: number): void {
     const detector = this.detector!;
-    const pingAt = Math.max(this.lastHeardAt, this.lastPingAt) + this.pingAfter;
     const deadAt = Math.max(detector.deadlineAt(now), this.graceUntil);
+    // The passive side on a healthy link (the client's PINGs arrive every interval) needs no precision:
+    // one fixed-period timer re-armed with refresh(), nothing allocated. Once the client is overdue it
+    // switches to the precise timers below, for its probe PING and for the deadline.
+    const healthyPassive =
+      this.params!.mode === 'passive' &&
+      now - this.lastHeardAt < this.params!.interval &&
+      deadAt - now > this.pingAfter;
+    if (healthyPassive) {
+      this.arm(Math.ceil(this.pingAfter), now);
+      return;
+    }
+    const pingAt = Math.max(this.lastHeardAt, this.lastPingAt) + this.pingAfter;
     if (deadAt <= pingAt) this.arm(Math.max(1, Math.ceil(deadAt - now)), now);
     else this.arm(Math.max(1, Math.ceil((pingAt - now) / PING_QUANTUM_MS) * PING_QUANTUM_MS), now);
   }
@@ -501,8 +513,11 @@ function onSocketDrain(this: OwnedSocket): void {
 function onSocketClose(this: OwnedSocket): void {
   this[kTransport].onClose();
 }
-function onTransportTimer(transport: Transport): void {
-  transport.onTimer();
+type OwnedTimer = NodeJS.Timeout & { [kTransport]: Transport };
+
+/** Node calls a timer's callback with the Timeout as `this`. */
+function onTransportTimer(this: OwnedTimer): void {
+  this[kTransport].onTimer();
 }
 function onConfirmDeath(transport: Transport): void {
   transport.confirmDeath();
