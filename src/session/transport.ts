@@ -75,8 +75,6 @@ type State = 'handshake' | 'open' | 'closing' | 'ended';
 
 export class Transport {
   readonly socket: net.Socket;
-  /** Last round-trip time measured, in ms. */
-  rtt: number | undefined;
   /** Monotonic time (ms) at which the last byte arrived. */
   lastHeardAt: number;
 
@@ -268,7 +266,6 @@ export class Transport {
       case 'pong': {
         if (this.state !== 'open') return this.violation('PONG before the handshake completed');
         const ms = ((microsNow() - frame.timestamp) >>> 0) / 1000;
-        this.rtt = ms;
         this.handler.onRtt(ms);
         return;
       }
