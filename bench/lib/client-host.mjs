@@ -52,11 +52,13 @@ serveCommands({
   async connect({ host, port, plan, interval, timeout, concurrency = 200, connectTimeoutMs = 15_000 }) {
     const addresses = plan.flatMap(({ address, count }) => Array(count).fill(address));
     const startedAt = performance.now();
+    // The runner may call connect more than once (paced rounds): report this call's connections only.
+    const before = handles.length;
     let next = 0;
     let failed = 0;
     const errors = new Map();
     const progress = setInterval(() => {
-      childLog(`${handles.length}/${addresses.length} connected, ${failed} failed`);
+      childLog(`${handles.length - before}/${addresses.length} connected, ${failed} failed`);
     }, 5_000);
     const lane = async () => {
       while (next < addresses.length) {
@@ -65,7 +67,10 @@ serveCommands({
           handles.push(await openOne({ host, port, localAddress, interval, timeout }, connectTimeoutMs));
         } catch (err) {
           failed++;
-          const key = err?.code ?? err?.message ?? String(err);
+          // The code and the detail: LIFELINE_CONNECTION_LOST alone does not say whether the handshake timed
+          // out or the server closed the connection.
+          const detail = err?.message ?? String(err);
+          const key = (err?.code ? `${err.code} (${detail})` : detail).slice(0, 120);
           errors.set(key, (errors.get(key) ?? 0) + 1);
         }
       }
@@ -73,7 +78,7 @@ serveCommands({
     await Promise.all(Array.from({ length: Math.min(concurrency, addresses.length) }, lane));
     clearInterval(progress);
     return {
-      connected: handles.length,
+      connected: handles.length - before,
       failed,
       errors: Object.fromEntries(errors),
       ms: performance.now() - startedAt,

@@ -1,7 +1,10 @@
 // The measured server process: runs one system's server and reports its CPU, memory, deaths and detection
 // times over IPC. With --workers W it is a node:cluster primary that forks W workers (each running the system's
-// server on the same port, connections dealt round-robin by the primary) and sums what they report.
-// Usage (from the runners): node --expose-gc server-host.mjs --system NAME [--workers W]
+// server on the same port) and sums what they report. --sched none (the default, SCHED_NONE): the workers
+// accept from the shared listening socket themselves; --sched rr (SCHED_RR): the primary accepts and deals
+// each connection to a worker over IPC. The runner gives each worker a cap (start's maxLive): a worker that
+// holds that many connections stops listening, and the others take the rest.
+// Usage (from the runners): node --expose-gc server-host.mjs --system NAME [--workers W] [--sched none|rr]
 import cluster from 'node:cluster';
 import { performance } from 'node:perf_hooks';
 import { childLog, memoryAfterGc, parseFlags, serveCommands, Window } from './child.mjs';
@@ -9,7 +12,14 @@ import { childLog, memoryAfterGc, parseFlags, serveCommands, Window } from './ch
 const flags = parseFlags(process.argv.slice(2));
 const systemName = flags.system;
 const workers = Number(flags.workers ?? 0);
+const sched = flags.sched ?? 'none';
 
+if (cluster.isWorker) {
+  // When the runner kills the primary, a connection still arriving makes the worker write to a closed IPC
+  // channel (EPIPE): without a listener that is an uncaught 'error' with a stack trace in the run's output.
+  // The worker exits anyway on 'disconnect' (child.mjs).
+  cluster.worker.on('error', () => {});
+}
 if (workers > 0 && cluster.isPrimary) await runPrimary();
 else await runServer();
 
@@ -29,10 +39,19 @@ async function runServer() {
   let windowDeaths = 0;
   let windowCauses = {};
   let fault;
+  let maxLive = 0;
+  let capped = false;
 
   function onOpen() {
     live++;
     opened++;
+    // Called from the connection handler, inside libuv's accept loop: closing the listener here stops this
+    // worker's accepts before it takes one more connection.
+    if (maxLive > 0 && live >= maxLive && !capped && server) {
+      capped = true;
+      server.stopAccepting();
+      childLog(`holds ${live} connections (its cap): stopped listening`);
+    }
   }
 
   function onDeath(remote, cause, silentMs) {
@@ -46,10 +65,26 @@ async function runServer() {
     else fault.otherDeaths++;
   }
 
+  // BENCH_DEBUG=1: every 2 s, this process's counts, CPU and worst event-loop delay (how the connect-phase
+  // problems of the cluster were found; off by default, it is not part of what is measured).
+  if (process.env.BENCH_DEBUG) {
+    const dbg = new Window();
+    setInterval(() => {
+      const w = dbg.end();
+      childLog(
+        `live ${live} opened ${opened} deaths ${deaths} cpu ${w.cpuPct.toFixed(0)}% eldMax ${w.eldMaxMs.toFixed(0)}`,
+      );
+      dbg.begin();
+    }, 2000).unref();
+  }
   serveCommands({
-    async start({ host, port, backlog, interval, timeout }) {
+    async start({ host, port, backlog, interval, timeout, maxLive: cap = 0 }) {
       const baseline = await memoryAfterGc();
       server = await system.createBenchServer({ host, port, backlog, interval, timeout, onOpen, onDeath });
+      if (cap > 0 && typeof server.stopAccepting !== 'function') {
+        throw new Error(`system '${systemName}' cannot stop accepting: no per-worker cap possible`);
+      }
+      maxLive = cap;
       return { pid: process.pid, baseline };
     },
     count: () => ({ live, opened, deaths }),
@@ -75,7 +110,16 @@ async function runServer() {
 }
 
 async function runPrimary() {
-  cluster.schedulingPolicy = cluster.SCHED_RR;
+  // SCHED_NONE, not round-robin: under SCHED_RR the primary accepts every connection and hands it to a
+  // worker over IPC, one in flight per worker, so the accept rate is about one connection per worker per
+  // event-loop turn. On 2 cores with ~30 000 heartbeating connections that fell to ~50-100 connections/s:
+  // paced rounds of 400 then took ~8 s and lifeline handshakes ran out of their 10 s; unpaced, the primary's
+  // queue of accepted-but-not-handed-off sockets reached its own 20 000-descriptor limit (net-ping). With
+  // SCHED_NONE each worker accepts a whole batch per turn from the shared socket (38 000 lifeline
+  // connections in ~30 s instead of failing after 92 s). SCHED_NONE alone splits unevenly (19 720 / 18 270
+  // measured, 216 under a worker's limit), so the runner caps each worker at its even share (maxLive) and a
+  // capped worker closes its listener: the split is exact and no worker can reach its file limit.
+  cluster.schedulingPolicy = sched === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
   cluster.setupPrimary({ execArgv: process.execArgv });
   const window = new Window();
   const list = [];

@@ -1,6 +1,6 @@
 // (a) The floor: bare net.Server, connections held open, no heartbeat, nothing done per connection.
 import net from 'node:net';
-import { closeServer, listen } from '../../lib/listen.mjs';
+import { closeServer, listen, stopListening } from '../../lib/listen.mjs';
 
 export async function createBenchServer({ host, port, backlog, onOpen, onDeath }) {
   const server = net.createServer((socket) => {
@@ -10,5 +10,5 @@ export async function createBenchServer({ host, port, backlog, onOpen, onDeath }
     socket.on('close', () => onDeath(remote, 'closed'));
   });
   await listen(server, { host, port, backlog });
-  return { close: () => closeServer(server) };
+  return { close: () => closeServer(server), stopAccepting: () => stopListening(server) };
 }

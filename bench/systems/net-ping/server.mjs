@@ -3,7 +3,7 @@
 // (timeout.refresh() reuses the timer object: no allocation, one Node timer list for all connections).
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { closeServer, listen } from '../../lib/listen.mjs';
+import { closeServer, listen, stopListening } from '../../lib/listen.mjs';
 
 const PONG = Buffer.from([0x50]);
 
@@ -31,5 +31,5 @@ export async function createBenchServer({ host, port, backlog, timeout, onOpen, 
     });
   });
   await listen(server, { host, port, backlog });
-  return { close: () => closeServer(server) };
+  return { close: () => closeServer(server), stopAccepting: () => stopListening(server) };
 }

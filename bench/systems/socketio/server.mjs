@@ -2,7 +2,7 @@
 // the server pings every pingInterval after the last pong and closes a socket whose pong is pingTimeout late.
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
-import { closeServer, listen } from '../../lib/listen.mjs';
+import { closeServer, listen, stopListening } from '../../lib/listen.mjs';
 
 export async function createBenchServer({ host, port, backlog, interval, timeout, onOpen, onDeath }) {
   const http = createServer();
@@ -22,6 +22,7 @@ export async function createBenchServer({ host, port, backlog, interval, timeout
   });
   await listen(http, { host, port, backlog });
   return {
+    stopAccepting: () => stopListening(http),
     async close() {
       io.close();
       await closeServer(http);

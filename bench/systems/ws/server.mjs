@@ -4,7 +4,7 @@
 // no separate timeout.
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
-import { closeServer, listen } from '../../lib/listen.mjs';
+import { closeServer, listen, stopListening } from '../../lib/listen.mjs';
 
 function heartbeat() {
   this.isAlive = true;
@@ -35,6 +35,7 @@ export async function createBenchServer({ host, port, backlog, interval, onOpen,
   wss.on('close', () => clearInterval(timer));
   await listen(http, { host, port, backlog });
   return {
+    stopAccepting: () => stopListening(http),
     async close() {
       clearInterval(timer);
       for (const ws of wss.clients) ws.terminate();
