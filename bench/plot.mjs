@@ -4,7 +4,7 @@
 // or $CHROMIUM). Usage: node bench/plot.mjs [results.json] [--out file.png]
 // Without a file, plots the newest non-cluster steady-state results in bench/results/.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { log } from './lib/proc.mjs';
 
@@ -22,13 +22,13 @@ const argv = process.argv.slice(2);
 let input;
 let out;
 for (let i = 0; i < argv.length; i++) {
-  if (argv[i] === '--out') out = argv[++i];
+  if (argv[i] === '--out') out = resolve(argv[++i]);
   else if (argv[i].startsWith('--')) {
     process.stderr.write(
       `unknown flag ${argv[i]}\nusage: node bench/plot.mjs [results.json] [--out file.png]\n`,
     );
     process.exit(2);
-  } else input = argv[i];
+  } else input = resolve(argv[i]); // absolute: the SVG is opened as a file:// URL
 }
 
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
