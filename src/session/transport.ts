@@ -141,10 +141,7 @@ export class Transport {
     this.handler = handler;
   }
 
-  /** Adopts the agreed frame limit (after WELCOME). */
-  setMaxFrame(maxFrame: number): void {
-    this.decoder.maxFrame = maxFrame;
-  }
+
 
   /** The handshake is done: start the liveness clock. */
   open(params: LivenessParams): void {
@@ -197,10 +194,7 @@ export class Transport {
     return ok;
   }
 
-  /** Sends an ACK now (a busy one-way stream acknowledges every so often, not only with PINGs). */
-  writeAck(seq: number): void {
-    if (this.state === 'open') this.socket.write(encodeAck(seq));
-  }
+
 
   /**
    * Says GOAWAY and closes: data already written is flushed, the peer's in-flight frames are still read
