@@ -141,8 +141,6 @@ export class Transport {
     this.handler = handler;
   }
 
-
-
   /** The handshake is done: start the liveness clock. */
   open(params: LivenessParams): void {
     if (this.state !== 'handshake') return;
@@ -193,8 +191,6 @@ export class Transport {
     }
     return ok;
   }
-
-
 
   /**
    * Says GOAWAY and closes: data already written is flushed, the peer's in-flight frames are still read
