@@ -24,6 +24,23 @@ const res = new Resources();
 afterEach(() => res.release());
 
 /** The server's 'rejected' events, collected. */
+/** A server, a raw peer that completed the handshake, its session, and the messages the session received. */
+async function sessionWithRawPeer(): Promise<{
+  server: HeartbeatServer;
+  session: Session;
+  peer: RawPeer;
+  got: string[];
+}> {
+  const server = res.server(await startServer());
+  const sessionP = next<[Session]>(server, 'session');
+  const peer = res.other(await RawPeer.connect(server.address().port));
+  await peer.handshake();
+  const [session] = await sessionP;
+  const got: string[] = [];
+  session.on('message', (m) => got.push(m.toString()));
+  return { server, session, peer, got };
+}
+
 function rejections(server: HeartbeatServer): Array<{ report: DeathReport; remote: string }> {
   const out: Array<{ report: DeathReport; remote: string }> = [];
   server.on('rejected', (report, remote) => out.push({ report, remote }));
@@ -253,13 +270,7 @@ describe('hostile peers', () => {
   });
 
   test('DATA out of sequence gets GOAWAY protocol-error', async () => {
-    const server = res.server(await startServer());
-    const sessionP = next<[Session]>(server, 'session');
-    const peer = res.other(await RawPeer.connect(server.address().port));
-    await peer.handshake();
-    const [session] = await sessionP;
-    const got: string[] = [];
-    session.on('message', (m) => got.push(m.toString()));
+    const { peer, got } = await sessionWithRawPeer();
     peer.write(encodeData(1, Buffer.from('one')), encodeData(3, Buffer.from('three')));
     const goaway = await peer.goaway();
     assert.equal(goaway.name, 'protocol-error');
@@ -284,13 +295,7 @@ describe('hostile peers', () => {
   });
 
   test('a replayed DATA the session already delivered is dropped, not delivered twice', async () => {
-    const server = res.server(await startServer());
-    const sessionP = next<[Session]>(server, 'session');
-    const peer = res.other(await RawPeer.connect(server.address().port));
-    await peer.handshake();
-    const [session] = await sessionP;
-    const got: string[] = [];
-    session.on('message', (m) => got.push(m.toString()));
+    const { session, peer, got } = await sessionWithRawPeer();
     peer.write(encodeData(1, Buffer.from('a')), encodeData(2, Buffer.from('b')));
     peer.write(
       encodeData(1, Buffer.from('a')),
