@@ -5,5 +5,6 @@ export {
   type DetectorKind,
   type DetectorOptions,
   type DetectorState,
+  instantAfter,
 } from './detector.js';
 export { PHI_DEFAULTS, type PhiOptions } from './phi.js';

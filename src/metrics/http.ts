@@ -2,13 +2,15 @@
 // GET /events (its server-sent events) and the chart library's two files. Read-only: no route changes a
 // session, so it can be exposed to whoever may see the sessions' addresses.
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
 import type { HeartbeatServer } from '../server/server.js';
 import { DashboardFeed, type FeedOptions } from './feed.js';
 import { instrument } from './instrument.js';
 import { DASHBOARD_HTML } from './page.js';
+
+const require = createRequire(import.meta.url);
 
 export interface MetricsHttpOptions extends FeedOptions {
   /** Registry to serve. Default: instrument(server). */
@@ -32,7 +34,9 @@ export interface MetricsHttp {
 export function createMetricsHttp(server: HeartbeatServer, options: MetricsHttpOptions = {}): MetricsHttp {
   const registry = options.registry ?? instrument(server);
   const feed = new DashboardFeed(server, options.info, options);
-  const httpServer = http.createServer((req, res) => {
+  // node:http is loaded here, not at import: a process that never serves metrics does not pay for it.
+  const { createServer } = require('node:http') as typeof http;
+  const httpServer = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -81,7 +85,7 @@ const assets = new Map<string, Buffer | undefined>();
 function asset(res: http.ServerResponse, specifier: string, type: string): void {
   if (!assets.has(specifier)) {
     try {
-      assets.set(specifier, readFileSync(createRequire(import.meta.url).resolve(specifier)));
+      assets.set(specifier, readFileSync(require.resolve(specifier)));
     } catch {
       assets.set(specifier, undefined);
     }

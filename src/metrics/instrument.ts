@@ -1,7 +1,8 @@
 // Prometheus metrics for a HeartbeatServer, on a prom-client Registry: what an operator's monitoring needs
 // to see sessions, their round trips and why they die. Listens to the server's events; never changes a
 // session, never sends a frame.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter, Histogram, Registry } from 'prom-client';
 import type { HeartbeatServer } from '../server/server.js';
 import type { Session } from '../server/session.js';
 import { type DeathReport, isGoodbye } from '../session/death.js';
@@ -41,6 +42,18 @@ interface Instruments {
 
 const byRegistry = new WeakMap<Registry, Instruments>();
 
+type PromClient = typeof import('prom-client');
+let promClient: PromClient | undefined;
+
+/**
+ * prom-client, loaded on first use: importing lifeline must not cost a process that never instruments a
+ * server the ~10 MB of resident memory prom-client takes (measured: bench/README, "fixed costs").
+ */
+function prom(): PromClient {
+  promClient ??= createRequire(import.meta.url)('prom-client') as PromClient;
+  return promClient;
+}
+
 /**
  * Instruments `server`: its sessions (also those open already), deaths, round trips, traffic, resumes,
  * GOAWAYs and refused connections become metrics in a prom-client Registry, which is returned. Mount it
@@ -50,6 +63,7 @@ const byRegistry = new WeakMap<Registry, Instruments>();
  * not (the client pings). Use probeRtt() to sample RTTs from the server's side.
  */
 export function instrument(server: HeartbeatServer, options: InstrumentOptions = {}): Registry {
+  const { Registry } = prom();
   const registry = options.registry ?? new Registry();
   if (!(registry instanceof Registry))
     throw new TypeError('instrument(): registry must be a prom-client Registry');
@@ -103,6 +117,7 @@ function total(m: Instruments, key: keyof Stats): number {
 }
 
 function createInstruments(registry: Registry, p: string): Instruments {
+  const { Counter, Gauge, Histogram } = prom();
   const registers = [registry];
   const m: Instruments = {
     servers: new Set(),
@@ -183,7 +198,7 @@ function summed(
   series: Array<[keyof Stats, Record<string, string>]>,
 ): void {
   const labelNames = [...new Set(series.flatMap(([, labels]) => Object.keys(labels)))];
-  new Counter({
+  new (prom().Counter)({
     name,
     help,
     labelNames,

@@ -77,6 +77,24 @@ export class Decoder {
     this.#state = (options.expectPreface ?? true) ? State.PREFACE : State.HEADER;
   }
 
+  /**
+   * A decoder for a stream that was decoded with decodeWhole() up to `at` in `chunk`, where an incomplete
+   * frame begins: it holds the rest and takes the next chunks with push().
+   */
+  static holding(chunk: Buffer, at: number, maxFrame: number): Decoder {
+    const decoder = new Decoder({ maxFrame, expectPreface: false });
+    decoder.#hold(chunk, at);
+    return decoder;
+  }
+
+  /**
+   * True at a frame boundary (the preface read) with nothing held: an owner may then drop this decoder and
+   * go on with decodeWhole() until a chunk ends inside a frame.
+   */
+  get idle(): boolean {
+    return this.#buffered === 0 && this.#state === State.HEADER;
+  }
+
   /** Bytes held waiting for the rest of a frame (or of the preface): for memory accounting and tests. */
   get buffered(): number {
     return this.#buffered;
@@ -106,6 +124,22 @@ export class Decoder {
   ): DecodeError | undefined {
     if (this.#error !== undefined) return this.#error;
     if (chunk.length === 0) return undefined;
+    if (this.idle) {
+      // At a frame boundary with nothing held: frames whole in this chunk are read in place.
+      let end: number | DecodeError;
+      try {
+        end = decodeWhole(chunk, 0, this, onFrame, context as C);
+      } catch (err) {
+        this.#hold(chunk, decodedUpTo); // what onFrame threw past is read by the next push
+        throw err;
+      }
+      if (typeof end !== 'number') {
+        this.#fail(end);
+        return end;
+      }
+      this.#hold(chunk, end);
+      return undefined;
+    }
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
     for (;;) {
@@ -167,23 +201,9 @@ export class Decoder {
     }
     const type = buf[at + HeaderOffset.type]!;
     const length = buf.readUInt32BE(at + HeaderOffset.length);
-    if (!isKnownFrameType(type)) {
-      return this.#fail({ code: 'protocol-error', reason: `unknown frame type 0x${hex2(type)}` });
-    }
-    const name = FRAME_TYPE_NAMES.get(type);
-    if (length > this.#maxFrame) {
-      return this.#fail({
-        code: 'frame-too-large',
-        reason: `${name} frame declares a ${length}-byte payload; the limit is ${this.#maxFrame} bytes`,
-      });
-    }
-    if (!isValidPayloadLength(type, length)) {
-      return this.#fail({
-        code: 'protocol-error',
-        reason: `${name} payload must be ${describePayloadLength(type)} bytes, got ${length}`,
-      });
-    }
-    this.#type = type;
+    const error = checkHeader(type, length, this.#maxFrame);
+    if (error !== undefined) return this.#fail(error);
+    this.#type = type as FrameTypeCode;
     this.#length = length;
     this.#state = State.PAYLOAD;
     return true;
@@ -207,6 +227,14 @@ export class Decoder {
     this.#state = State.HEADER;
     onFrame.call(context, frame);
     return true;
+  }
+
+  /** Holds chunk[at..] (nothing is held yet): the start of a frame that is not whole. */
+  #hold(chunk: Buffer, at: number): void {
+    if (at >= chunk.length) return;
+    this.#chunks.push(chunk);
+    this.#offset = at;
+    this.#buffered = chunk.length - at;
   }
 
   /** Drops the next n buffered bytes (n <= buffered). */
@@ -257,6 +285,73 @@ export class Decoder {
     this.#buffered = 0;
     return false;
   }
+}
+
+/** Where decodeWhole() stopped when onFrame threw: the end of that frame, where the caller goes on. */
+let decodedUpTo = 0;
+
+/** After decodeWhole() passed on what onFrame threw: where the rest of that chunk begins. */
+export function decodedBeforeThrow(): number {
+  return decodedUpTo;
+}
+
+/**
+ * Decodes the frames lying whole in `chunk` from `start` on, for a stream at a frame boundary (its preface
+ * read, nothing held): the fast path, which reads every frame in place and allocates nothing but the frames.
+ * Calls onFrame (with `context` as `this`) for each. Each header is checked as soon as it is whole, before
+ * its body is awaited, against `limits.maxFrame` read anew for every frame (onFrame may change it).
+ * Returns where an incomplete frame begins (chunk.length when the chunk ends on a boundary), or the
+ * DecodeError the input earned. If onFrame throws, the bytes after that frame are not read:
+ * decodedBeforeThrow() (the end of that frame) tells the caller where to go on.
+ */
+export function decodeWhole<C>(
+  chunk: Buffer,
+  start: number,
+  limits: { readonly maxFrame: number },
+  onFrame: (this: C, frame: Frame) => void,
+  context: C,
+): number | DecodeError {
+  const end = chunk.length;
+  let at = start;
+  while (end - at >= HEADER_LENGTH) {
+    const type = chunk[at + HeaderOffset.type]!;
+    const length = chunk.readUInt32BE(at + HeaderOffset.length);
+    const error = checkHeader(type, length, limits.maxFrame);
+    if (error !== undefined) return error;
+    const body = at + HEADER_LENGTH;
+    if (end - body < length) break;
+    const frame = parseFrame(type as FrameTypeCode, chunk, body, length);
+    if (typeof frame === 'string') return { code: 'protocol-error', reason: frame };
+    at = body + length;
+    try {
+      onFrame.call(context, frame);
+    } catch (err) {
+      decodedUpTo = at; // set here, after any decodeWhole() that onFrame itself ran
+      throw err;
+    }
+  }
+  return at;
+}
+
+/** What is wrong with a frame header, if anything: an unknown type, a length over the limit or the type's. */
+function checkHeader(type: number, length: number, maxFrame: number): DecodeError | undefined {
+  if (!isKnownFrameType(type)) {
+    return { code: 'protocol-error', reason: `unknown frame type 0x${hex2(type)}` };
+  }
+  const name = FRAME_TYPE_NAMES.get(type);
+  if (length > maxFrame) {
+    return {
+      code: 'frame-too-large',
+      reason: `${name} frame declares a ${length}-byte payload; the limit is ${maxFrame} bytes`,
+    };
+  }
+  if (!isValidPayloadLength(type, length)) {
+    return {
+      code: 'protocol-error',
+      reason: `${name} payload must be ${describePayloadLength(type)} bytes, got ${length}`,
+    };
+  }
+  return undefined;
 }
 
 function checkMaxFrame(n: number): number {

@@ -85,12 +85,24 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
   readonly sessions = new Map<string, Session>();
   readonly heartbeat: ResolvedHeartbeat;
   private readonly byToken = new Map<string, Session>();
-  /** Sessions the application was told of with a 'session' event (once each, even across resumes). */
-  private readonly announced = new WeakSet<Session>();
   private readonly store: SessionStore;
   private readonly pending = new Set<Transport>();
-  /** Connections that sent their HELLO (frames decoded from the same chunk after it are violations). */
-  private readonly helloSeen = new WeakSet<Transport>();
+  /**
+   * What a connection's frames go to until its session adopts it: one object for all connections (no
+   * closures per connection). Before the HELLO, and after it while the client is authenticated.
+   */
+  private readonly awaitingHello: TransportHandler = {
+    onFrame: (frame, t) => this.onHandshakeFrame(frame, t),
+    onRtt: () => {},
+    ackDue: () => 0,
+    lastReceived: () => 0,
+    onEnd: (report, t) => this.onHandshakeEnd(report, t),
+  };
+  private readonly helloReceived: TransportHandler = {
+    ...this.awaitingHello,
+    // Frames decoded from the same chunk after the HELLO (the client must wait for WELCOME).
+    onFrame: (frame, t) => t.violation(`expected one HELLO first, got ${frame.type.toUpperCase()}`),
+  };
   private readonly server: net.Server;
   private readonly options: ServerOptions;
   private readonly keepAlive: KeepAliveOptions | false;
@@ -174,7 +186,6 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
   sessionClosed(session: Session): void {
     this.sessions.delete(session.id);
     this.byToken.delete(session.token);
-    this.announced.delete(session);
     this.storeCall(() => this.store.delete(session.token));
   }
 
@@ -187,18 +198,10 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
   }
 
   private readonly onConnection = (socket: net.Socket): void => {
-    const remote = remoteOf(socket); // gone from the socket once it has closed
-    const handler: TransportHandler = {
-      onFrame: (frame, t) => this.onHandshakeFrame(frame, t),
-      onRtt: () => {},
-      ackDue: () => 0,
-      lastReceived: () => 0,
-      onEnd: (report, t) => {
-        this.pending.delete(t);
-        this.emit('rejected', report, remote);
-      },
-    };
-    const transport = new Transport(socket, handler, {
+    // Reading the peer's address now makes the socket keep it (net caches it): it is gone once it has closed,
+    // when a rejected connection is reported.
+    socket.remoteAddress;
+    const transport = new Transport(socket, this.awaitingHello, {
       maxFrame: this.heartbeat.maxFrame,
       handshakeTimeout: this.handshakeTimeout,
       keepAlive: this.keepAlive,
@@ -208,12 +211,17 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     if (this.shuttingDown) transport.goaway('server-shutdown', 'server shutting down', 0, shutdownReport);
   };
 
+  private onHandshakeEnd(report: DeathReport, transport: Transport): void {
+    this.pending.delete(transport);
+    this.emit('rejected', report, remoteOf(transport.socket));
+  }
+
   private onHandshakeFrame(frame: Frame, transport: Transport): void {
-    if (frame.type !== 'hello' || this.helloSeen.has(transport)) {
+    if (frame.type !== 'hello') {
       transport.violation(`expected one HELLO first, got ${frame.type.toUpperCase()}`);
       return;
     }
-    this.helloSeen.add(transport);
+    transport.setHandler(this.helloReceived);
     // Nothing more is read until the client is authenticated (a client must wait for WELCOME anyway).
     transport.socket.pause();
     this.authenticate(frame, transport).then(
@@ -304,8 +312,8 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     session.remotePort = transport.socket.remotePort;
     // Announced once, before its connection is adopted, so that listeners see everything from the first
     // message (or, for a session continued from another server's record, from its 'resumed').
-    if (!this.announced.has(session)) {
-      this.announced.add(session);
+    if (!session.announced) {
+      session.announced = true;
       this.emit('session', session);
     }
     session.adopt(transport, resumed ? hello.lastReceived : 0, resumed);

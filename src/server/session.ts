@@ -30,6 +30,8 @@ export class Session extends Endpoint {
   readonly createdAt = performance.now();
   /** How many times this session was resumed on a new connection. */
   resumes = 0;
+  /** @internal the server emitted 'session' for it (once, even across resumes) */
+  announced = false;
   private readonly params: LivenessParams;
   private readonly resumeWindow: number;
   private status: SessionState = 'open';

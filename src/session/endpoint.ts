@@ -6,7 +6,7 @@ import { checkOption, LifelineError } from '../errors.js';
 import { DATA_SEQ_LENGTH, MAX_SEQ } from '../protocol/constants.js';
 import type { Frame } from '../protocol/frames.js';
 import type { DeathReport } from './death.js';
-import { Outbox } from './outbox.js';
+import { EMPTY_OUTBOX, Outbox } from './outbox.js';
 import type { Transport, TransportHandler } from './transport.js';
 
 /** A busy one-way stream sends an ACK after this many unacknowledged messages (else ACKs ride on PINGs). */
@@ -76,7 +76,8 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
   /** Largest DATA payload (+ its 6-byte sequence number) the peer accepts, from HELLO/WELCOME. */
   peerMaxFrame = Number.POSITIVE_INFINITY;
   protected transport: Transport | undefined;
-  protected outbox = new Outbox();
+  /** Sent and unacknowledged messages; the shared EMPTY_OUTBOX until the first send(). */
+  protected outbox: Outbox = EMPTY_OUTBOX;
   /** Highest sequence number received in order. */
   protected receivedSeq = 0;
   /** Highest sequence number we have acknowledged to the peer. */
@@ -148,6 +149,7 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
     }
     if (this.outbox.nextSeq > MAX_SEQ)
       throw new LifelineError('LIFELINE_SEQ_EXHAUSTED', 'session sequence numbers exhausted');
+    if (this.outbox === EMPTY_OUTBOX) this.outbox = new Outbox();
     const seq = this.outbox.push(buf);
     this.stats.messagesOut++;
     this.stats.bytesOut += buf.length;
@@ -232,12 +234,16 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
   protected restartSession(): void {
     const held = this.outbox.drain();
     const written = this.writtenSeq;
-    this.outbox = new Outbox();
+    this.outbox = EMPTY_OUTBOX;
     this.receivedSeq = 0;
     this.ackedSeq = 0;
     this.writtenSeq = 0;
     const unconfirmed = held.filter((m) => m.seq <= written);
-    for (const m of held) if (m.seq > written) this.outbox.push(m.payload);
+    const unsent = held.filter((m) => m.seq > written);
+    if (unsent.length > 0) {
+      this.outbox = new Outbox();
+      for (const m of unsent) this.outbox.push(m.payload);
+    }
     if (unconfirmed.length > 0) this.emit('unconfirmed', unconfirmed);
   }
 

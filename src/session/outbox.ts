@@ -88,6 +88,7 @@ export class Outbox {
 
   /** Drops everything (the session is over); returns what was never acknowledged. */
   drain(): Array<{ seq: number; payload: Buffer }> {
+    if (this.items === NO_ITEMS) return []; // never pushed to (and so never written: see EMPTY_OUTBOX)
     const out = this.held();
     this.firstSeq = this.nextSeq;
     this.items = NO_ITEMS;
@@ -99,3 +100,9 @@ export class Outbox {
 
 const EMPTY = Buffer.alloc(0);
 const NO_ITEMS: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+
+/**
+ * The replay buffer of every endpoint that has sent nothing yet (most of a server's sessions, often): one
+ * shared instance instead of one each. Never pushed to: an endpoint replaces it with its own Outbox first.
+ */
+export const EMPTY_OUTBOX = new Outbox();

@@ -4,10 +4,10 @@
 // and nothing on the per-frame path but `lastHeardAt = now`.
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createDetector, type Detector } from '../detect/index.js';
+import { createDetector, type Detector, type DetectorState, instantAfter } from '../detect/index.js';
 import { type KeepAliveOptions, setKeepAlive, setLinearTimeouts, tcpInfo } from '../keepalive/index.js';
 import { GoawayCode, type GoawayName } from '../protocol/constants.js';
-import { type DecodeError, Decoder } from '../protocol/decoder.js';
+import { type DecodeError, Decoder, decodedBeforeThrow, decodeWhole } from '../protocol/decoder.js';
 import {
   encodeAck,
   encodeData,
@@ -78,15 +78,20 @@ export class Transport {
   /** Monotonic time (ms) at which the last byte arrived. */
   lastHeardAt: number;
 
-  private readonly decoder: Decoder;
+  /** Largest frame payload accepted from the peer, in bytes. */
+  readonly maxFrame: number;
+  /**
+   * Only while needed: for the preface, and while a frame spans chunks. At a frame boundary chunks are
+   * decoded in place (decodeWhole), so that an idle connection holds no decoder and no chunk list.
+   */
+  private decoder: Decoder | undefined;
   /** @internal read by the shared socket listeners */
   handler: TransportHandler;
   private state: State = 'handshake';
   private report: DeathReport | undefined;
+  /** The phi detector's state; the deadline detector is two fields the transport has anyway. */
   private detector: Detector | undefined;
   private params: LivenessParams | undefined;
-  private pingAfter = 0;
-  private rttSampleEvery = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerDelay = 0;
   private dueAt = 0;
@@ -112,6 +117,7 @@ export class Transport {
   ) {
     this.socket = socket;
     this.handler = handler;
+    this.maxFrame = options.maxFrame;
     this.decoder = new Decoder({ maxFrame: options.maxFrame, expectPreface: true });
     this.lastHeardAt = performance.now();
     applyKernel(socket, options.keepAlive, options.linearTimeouts);
@@ -146,19 +152,19 @@ export class Transport {
     if (this.state !== 'handshake') return;
     this.state = 'open';
     this.params = params;
-    this.pingAfter = params.mode === 'active' ? params.interval : params.interval * 1.5;
-    this.rttSampleEvery = params.mode === 'passive' ? (params.rttSampleEvery ?? 0) : 0;
     const now = performance.now();
-    this.detector = createDetector(
-      params.detector,
-      {
-        interval: params.interval,
-        timeout: params.timeout,
-        ...(params.phiThreshold === undefined ? {} : { threshold: params.phiThreshold }),
-      },
-      now,
-    );
-    this.detector.heard(this.lastHeardAt);
+    if (params.detector !== 'deadline') {
+      this.detector = createDetector(
+        params.detector,
+        {
+          interval: params.interval,
+          timeout: params.timeout,
+          ...(params.phiThreshold === undefined ? {} : { threshold: params.phiThreshold }),
+        },
+        now,
+      );
+      this.detector.heard(this.lastHeardAt);
+    }
     this.pingWindowAt = now;
     if (params.mode === 'off') this.disarm();
     else this.schedule(now);
@@ -223,9 +229,29 @@ export class Transport {
     return Math.max(0, now - this.lastHeardAt);
   }
 
-  /** Detector state for display ('phi' value or time left). */
-  detectorState(now = performance.now()) {
-    return this.detector?.state(now);
+  /** Detector state for display ('phi' value or time left); undefined before the handshake. */
+  detectorState(now = performance.now()): DetectorState | undefined {
+    if (this.detector !== undefined) return this.detector.state(now);
+    if (this.params === undefined) return undefined;
+    return { kind: 'deadline', silentMs: this.silentMs(now), leftMs: this.deadAt(now) - now };
+  }
+
+  /** After `pingAfter` ms of silence this side PINGs: the client after one interval, the server after 1.5. */
+  private get pingAfter(): number {
+    const params = this.params!;
+    return params.mode === 'active' ? params.interval : params.interval * 1.5;
+  }
+
+  /** Deadline detector: dead once nothing was heard for `timeout` ms, never sooner (detect/deadline.ts). */
+  private isDead(now: number): boolean {
+    if (this.detector !== undefined) return this.detector.isDead(now);
+    return now - this.lastHeardAt >= this.params!.timeout;
+  }
+
+  /** The earliest time at which isDead() holds if nothing more is heard. */
+  private deadAt(now: number): number {
+    if (this.detector !== undefined) return this.detector.deadlineAt(now);
+    return Math.max(now, instantAfter(this.lastHeardAt, this.params!.timeout));
   }
 
   onData(chunk: Buffer): void {
@@ -233,12 +259,37 @@ export class Transport {
     this.lastHeardAt = now;
     this.detector?.heard(now);
     if (this.state === 'ended') return;
-    const error = this.decoder.push(chunk, onTransportFrame, this);
+    const error = this.decode(chunk);
     if (error !== undefined) this.refuse(error);
     else if (this.state === 'open') {
       const due = this.handler.ackDue(false);
       if (due > 0) this.socket.write(encodeAck(due));
     }
+  }
+
+  /** Delivers the frames in `chunk`; keeps a decoder only while a frame is incomplete. */
+  private decode(chunk: Buffer): DecodeError | undefined {
+    const decoder = this.decoder;
+    if (decoder !== undefined) {
+      const error = decoder.push(chunk, onTransportFrame, this);
+      if (error === undefined && decoder.idle) this.decoder = undefined;
+      return error;
+    }
+    let end: number | DecodeError;
+    try {
+      end = decodeWhole(chunk, 0, this, onTransportFrame, this);
+    } catch (err) {
+      // A listener threw: keep the rest of the chunk for the next one, as Decoder.push would.
+      this.holdFrom(chunk, decodedBeforeThrow());
+      throw err;
+    }
+    if (typeof end !== 'number') return end;
+    this.holdFrom(chunk, end);
+    return undefined;
+  }
+
+  private holdFrom(chunk: Buffer, at: number): void {
+    if (at < chunk.length) this.decoder = Decoder.holding(chunk, at, this.maxFrame);
   }
 
   onFrame(frame: Frame): void {
@@ -249,8 +300,9 @@ export class Transport {
         if (this.state !== 'open') return this.violation('PING before the handshake completed');
         if (this.tooManyPings()) return;
         this.writeWithAck(encodePong(frame.id, frame.timestamp));
-        if (this.rttSampleEvery > 0 && this.lastHeardAt - this.lastPingAt >= this.rttSampleEvery) {
-          this.ping(this.lastHeardAt);
+        if (this.params!.mode === 'passive') {
+          const every = this.params!.rttSampleEvery ?? 0;
+          if (every > 0 && this.lastHeardAt - this.lastPingAt >= every) this.ping(this.lastHeardAt);
         }
         return;
       case 'pong': {
@@ -357,20 +409,20 @@ export class Transport {
 
   /** Arms the one timer for the earlier of: the next PING due, the detector's deadline. */
   private schedule(now: number): void {
-    const detector = this.detector!;
-    const deadAt = Math.max(detector.deadlineAt(now), this.graceUntil);
+    const deadAt = Math.max(this.deadAt(now), this.graceUntil);
+    const pingAfter = this.pingAfter;
     // The passive side on a healthy link (the client's PINGs arrive every interval) needs no precision:
     // one fixed-period timer re-armed with refresh(), nothing allocated. Once the client is overdue it
     // switches to the precise timers below, for its probe PING and for the deadline.
     const healthyPassive =
       this.params!.mode === 'passive' &&
       now - this.lastHeardAt < this.params!.interval &&
-      deadAt - now > this.pingAfter;
+      deadAt - now > pingAfter;
     if (healthyPassive) {
-      this.arm(Math.ceil(this.pingAfter), now);
+      this.arm(Math.ceil(pingAfter), now);
       return;
     }
-    const pingAt = Math.max(this.lastHeardAt, this.lastPingAt) + this.pingAfter;
+    const pingAt = Math.max(this.lastHeardAt, this.lastPingAt) + pingAfter;
     if (deadAt <= pingAt) this.arm(Math.max(1, Math.ceil(deadAt - now)), now);
     else this.arm(Math.max(1, Math.ceil((pingAt - now) / PING_QUANTUM_MS) * PING_QUANTUM_MS), now);
   }
@@ -398,7 +450,7 @@ export class Transport {
       this.socket.destroy(); // lingered long enough for the peer's FIN
       return;
     }
-    if (this.detector!.isDead(now) && now >= this.graceUntil) {
+    if (this.isDead(now) && now >= this.graceUntil) {
       // If we were stalled past a PING we owed, the peer had no chance to answer it: give it one interval.
       if (lateMs > this.params!.interval && now - this.lastPingAt > this.params!.interval) {
         this.ping(now);
@@ -421,7 +473,7 @@ export class Transport {
     this.confirming = false;
     if (this.state !== 'open') return;
     const now = performance.now();
-    if (!this.detector!.isDead(now)) {
+    if (!this.isDead(now)) {
       this.schedule(now);
       return;
     }

@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   DEFAULT_MAX_FRAME,
+  type DecodeError,
   Decoder,
+  decodedBeforeThrow,
+  decodeWhole,
   encodeAck,
   encodeData,
   encodeFrame,
@@ -192,5 +195,76 @@ describe('Decoder', () => {
       reasonFor(Buffer.from([0x03, 0, 0, 0, 9]), false)!,
       /PING payload must be exactly 8 bytes, got 9/,
     );
+  });
+});
+
+describe('decodeWhole: the fast path at a frame boundary', () => {
+  const collectWhole = (chunk: Buffer, maxFrame = DEFAULT_MAX_FRAME) => {
+    const frames: Frame[] = [];
+    const end = decodeWhole(chunk, 0, { maxFrame }, (f) => frames.push(f), undefined);
+    return { frames, end };
+  };
+
+  it('reads every whole frame in place and returns where an incomplete one begins', () => {
+    const whole = Buffer.concat([encodePing(1, 1), encodeData(1, Buffer.from('hello'))]);
+    const partial = encodeData(2, Buffer.from('world'));
+    const { frames, end } = collectWhole(Buffer.concat([whole, partial.subarray(0, 7)]));
+    assert.deepEqual(
+      frames.map((f) => f.type),
+      ['ping', 'data'],
+    );
+    assert.equal(end, whole.length);
+    assert.equal(collectWhole(whole).end, whole.length, 'a chunk ending on a boundary: its length');
+    assert.equal(collectWhole(partial.subarray(0, 3)).end, 0, 'an incomplete header');
+  });
+
+  it('refuses a header over maxFrame before its body arrives, and an unknown type', () => {
+    const header = encodeData(1, Buffer.alloc(101)).subarray(0, HEADER_LENGTH);
+    const { frames, end } = collectWhole(Buffer.concat([encodePing(1, 1), header]), 100);
+    assert.equal(frames.length, 1, 'the frame before it is delivered');
+    assert.equal(typeof end, 'object');
+    assert.equal((end as DecodeError).code, 'frame-too-large');
+    const unknown = Buffer.from([0x7f, 0, 0, 0, 0]);
+    assert.match((collectWhole(unknown).end as DecodeError).reason, /unknown frame type 0x7f/);
+  });
+
+  it('when onFrame throws, decodedBeforeThrow() says where the rest of the chunk begins', () => {
+    const two = Buffer.concat([encodePing(1, 1), encodePing(2, 2)]);
+    assert.throws(
+      () =>
+        decodeWhole(
+          two,
+          0,
+          { maxFrame: 100 },
+          () => {
+            throw new Error('callback bug');
+          },
+          undefined,
+        ),
+      /callback bug/,
+    );
+    assert.equal(decodedBeforeThrow(), 13);
+  });
+
+  it('Decoder.holding() takes over an incomplete frame and is idle again once it is delivered', () => {
+    const data = encodeData(7, Buffer.from('spans two chunks'));
+    const chunk = Buffer.concat([encodePing(1, 1), data.subarray(0, 9)]);
+    const end = collectWhole(chunk).end as number;
+    const decoder = Decoder.holding(chunk, end, DEFAULT_MAX_FRAME);
+    assert.equal(decoder.idle, false);
+    assert.equal(decoder.buffered, 9);
+    const { frames, errors } = collect(decoder, data.subarray(9));
+    assert.deepEqual(errors, [undefined]);
+    assert.equal((frames[0] as Extract<Frame, { type: 'data' }>).payload.toString(), 'spans two chunks');
+    assert.equal(decoder.idle, true);
+  });
+
+  it('a Decoder is idle only past its preface with nothing held', () => {
+    const decoder = new Decoder();
+    assert.equal(decoder.idle, false, 'the preface is still to come');
+    collect(decoder, encodePreface());
+    assert.equal(decoder.idle, true);
+    collect(decoder, encodePing(1, 1).subarray(0, 4));
+    assert.equal(decoder.idle, false);
   });
 });

@@ -17,13 +17,17 @@ import { createServer, type HeartbeatServer, type HelloInfo } from '../../src/se
 import type { Session } from '../../src/server/session.js';
 import type { DeathReport } from '../../src/session/death.js';
 import type { ConnectedInfo } from '../../src/session/endpoint.js';
-import { dial, hello, next, RawPeer, Resources, startServer, until } from '../helpers/peer.js';
+import { dial, hello, next, RawPeer, Resources, startServer, until, within } from '../helpers/peer.js';
 
 const SLACK = 250;
 const res = new Resources();
 afterEach(() => res.release());
 
-/** The server's 'rejected' events, collected. */
+/** Resolves once `done()` holds, checking every few ms (bound it with within()). */
+async function waitFor(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+
 /** A server, a raw peer that completed the handshake, its session, and the messages the session received. */
 async function sessionWithRawPeer(): Promise<{
   server: HeartbeatServer;
@@ -41,6 +45,7 @@ async function sessionWithRawPeer(): Promise<{
   return { server, session, peer, got };
 }
 
+/** The server's 'rejected' events, collected. */
 function rejections(server: HeartbeatServer): Array<{ report: DeathReport; remote: string }> {
   const out: Array<{ report: DeathReport; remote: string }> = [];
   server.on('rejected', (report, remote) => out.push({ report, remote }));
@@ -305,6 +310,43 @@ describe('hostile peers', () => {
     await until(session, 'message', () => got.length >= 3);
     assert.deepEqual(got, ['a', 'b', 'c']);
     assert.equal(session.state, 'open');
+  });
+
+  test('frames cut anywhere across reads are delivered whole and in order; a throwing listener loses none', async () => {
+    const { session, peer, got } = await sessionWithRawPeer();
+    const socket = session.socket!;
+    const frames = Array.from({ length: 6 }, (_, i) => encodeData(i + 1, Buffer.from(`message ${i + 1}`)));
+    const stream = Buffer.concat([...frames, encodePing(9, 9)]);
+    // Cuts inside a header, inside a body, on a boundary, and a run of whole frames plus a partial one.
+    const cuts = [3, 5, 20, 37, 38, 90, stream.length];
+    let from = 0;
+    for (const to of cuts) {
+      peer.write(stream.subarray(from, to));
+      const read = socket.bytesRead;
+      // Each piece is read before the next is written: the server sees exactly these chunks.
+      await within(
+        1000,
+        `the server reading ${to - from} bytes`,
+        waitFor(() => socket.bytesRead >= read + (to - from)),
+      );
+      from = to;
+    }
+    await until(session, 'message', () => got.length >= 6);
+    assert.deepEqual(
+      got,
+      frames.map((_, i) => `message ${i + 1}`),
+    );
+    // A listener that throws on the first frame of a chunk (emitted here, so that the throw reaches the test):
+    // the frame after it is kept, and delivered with the next chunk.
+    session.once('message', () => {
+      throw new Error('listener bug');
+    });
+    const chunk = Buffer.concat([encodeData(7, Buffer.from('seven')), encodeData(8, Buffer.from('eight'))]);
+    assert.throws(() => socket.emit('data', chunk), /listener bug/);
+    assert.deepEqual(got.slice(6), ['seven']);
+    peer.write(encodeData(9, Buffer.from('nine')));
+    await until(session, 'message', () => got.length >= 9);
+    assert.deepEqual(got.slice(6), ['seven', 'eight', 'nine']);
   });
 
   test('an ACK for a message never sent gets GOAWAY protocol-error', async () => {
