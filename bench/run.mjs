@@ -200,6 +200,8 @@ async function runTrial(system, n) {
       heapTotal: mem.heapTotal,
       external: mem.external,
       arrayBuffers: mem.arrayBuffers,
+      rssBy: mem.rssBy,
+      heapSpaces: mem.heapSpaces,
       gc: mem.gc,
       deathsInWindow: server.deaths,
       deathCauses: server.causes,

@@ -81,8 +81,8 @@ export class Transport {
   /** Largest frame payload accepted from the peer, in bytes. */
   readonly maxFrame: number;
   /**
-   * Only while needed: for the preface, and while a frame spans chunks. At a frame boundary chunks are
-   * decoded in place (decodeWhole), so that an idle connection holds no decoder and no chunk list.
+   * Only while needed: for the preface, and while frames span chunks. Without one, chunks are decoded in
+   * place (decodeWhole), so that an idle connection holds no decoder and no chunk list.
    */
   private decoder: Decoder | undefined;
   /** @internal read by the shared socket listeners */
@@ -267,12 +267,16 @@ export class Transport {
     }
   }
 
-  /** Delivers the frames in `chunk`; keeps a decoder only while a frame is incomplete. */
+  /**
+   * Delivers the frames in `chunk`. A decoder is made when a frame spans chunks, and kept while the
+   * connection is busy (a bulk stream spans chunks all the time); the timer drops it once it is idle.
+   */
   private decode(chunk: Buffer): DecodeError | undefined {
-    const decoder = this.decoder;
-    if (decoder !== undefined) {
-      const error = decoder.push(chunk, onTransportFrame, this);
-      if (error === undefined && decoder.idle) this.decoder = undefined;
+    if (this.decoder !== undefined) {
+      const handshaking = this.state === 'handshake';
+      const error = this.decoder.push(chunk, onTransportFrame, this);
+      // The preface's decoder goes as soon as it is idle: young, so that it never reaches the old generation.
+      if (handshaking && error === undefined && this.decoder.idle) this.decoder = undefined;
       return error;
     }
     let end: number | DecodeError;
@@ -429,6 +433,7 @@ export class Transport {
 
   onTimer(): void {
     const now = performance.now();
+    if (this.decoder?.idle) this.decoder = undefined; // at a frame boundary: decodeWhole() until it is not
     const lateMs = now - this.dueAt;
     if (lateMs > STALL_MS) {
       this.handler.onStall?.(lateMs);
