@@ -1,7 +1,8 @@
 // One TCP (or TLS) connection carrying the lifeline protocol: decodes frames, answers PINGs, sends PINGs
 // when it has heard nothing, measures round-trip times and declares the peer dead. It knows nothing of
-// sessions, sequence numbers or reconnects: those belong to its owner (an Endpoint). One timer at most,
-// and nothing on the per-frame path but `lastHeardAt = now`.
+// sessions, sequence numbers or reconnects: those belong to its owner (an Endpoint). One timer at most, none
+// while the server side is healthy (a sweep watches it: sweep.ts), and nothing on the per-frame path but
+// `lastHeardAt = now`.
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createDetector, type Detector, type DetectorState, instantAfter } from '../detect/index.js';
@@ -20,6 +21,7 @@ import {
 import type { Frame } from '../protocol/frames.js';
 import { encodeHttpRefusal } from '../protocol/refusal.js';
 import { causeOfSocketError, type DeathReport, diagnose } from './death.js';
+import { type Sweep, type SweepMember, sweepFor } from './sweep.js';
 import type { DetectorKind } from './options.js';
 
 /** What a transport tells its owner. Plain callbacks: they run on the per-frame path. */
@@ -73,7 +75,7 @@ const LINGER_MS = 2000;
 
 type State = 'handshake' | 'open' | 'closing' | 'ended';
 
-export class Transport {
+export class Transport implements SweepMember {
   readonly socket: net.Socket;
   /** Monotonic time (ms) at which the last byte arrived. */
   lastHeardAt: number;
@@ -92,7 +94,11 @@ export class Transport {
   /** The phi detector's state; the deadline detector is two fields the transport has anyway. */
   private detector: Detector | undefined;
   private params: LivenessParams | undefined;
+  /** Its own timer, when it needs one; not while a sweep watches it (a healthy server-side link). */
   private timer: NodeJS.Timeout | undefined;
+  private sweep: Sweep | undefined;
+  /** @internal owned by the sweep */
+  sweepIndex = -1;
   private timerDelay = 0;
   private dueAt = 0;
   private lastPingAt = Number.NEGATIVE_INFINITY;
@@ -396,9 +402,17 @@ export class Transport {
   private disarm(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.leaveSweep();
+  }
+
+  private leaveSweep(): void {
+    if (this.sweep === undefined) return;
+    this.sweep.remove(this);
+    this.sweep = undefined;
   }
 
   private arm(delay: number, now: number): void {
+    this.leaveSweep();
     this.dueAt = now + delay;
     if (this.timer !== undefined && delay === this.timerDelay) {
       this.timer.refresh();
@@ -411,21 +425,34 @@ export class Transport {
     this.timerDelay = delay;
   }
 
-  /** Arms the one timer for the earlier of: the next PING due, the detector's deadline. */
+  /**
+   * The passive side on a healthy link: the client's PINGs arrive every interval and the deadline is more
+   * than one sweep period away. Such a transport is watched by the sweep, not by a timer of its own.
+   */
+  private healthy(now: number): boolean {
+    const params = this.params!;
+    return (
+      params.mode === 'passive' &&
+      now - this.lastHeardAt < params.interval &&
+      Math.max(this.deadAt(now), this.graceUntil) - now > this.pingAfter
+    );
+  }
+
+  /**
+   * Arms the one timer for the earlier of: the next PING due, the detector's deadline; or, on a healthy
+   * passive link, hands the transport to the sweep (no precision needed until the client is overdue).
+   */
   private schedule(now: number): void {
-    const deadAt = Math.max(this.deadAt(now), this.graceUntil);
     const pingAfter = this.pingAfter;
-    // The passive side on a healthy link (the client's PINGs arrive every interval) needs no precision:
-    // one fixed-period timer re-armed with refresh(), nothing allocated. Once the client is overdue it
-    // switches to the precise timers below, for its probe PING and for the deadline.
-    const healthyPassive =
-      this.params!.mode === 'passive' &&
-      now - this.lastHeardAt < this.params!.interval &&
-      deadAt - now > pingAfter;
-    if (healthyPassive) {
-      this.arm(Math.ceil(pingAfter), now);
+    if (this.healthy(now)) {
+      if (this.sweep === undefined) {
+        this.disarm();
+        this.sweep = sweepFor(Math.ceil(pingAfter));
+        this.sweep.add(this);
+      }
       return;
     }
+    const deadAt = Math.max(this.deadAt(now), this.graceUntil);
     const pingAt = Math.max(this.lastHeardAt, this.lastPingAt) + pingAfter;
     if (deadAt <= pingAt) this.arm(Math.max(1, Math.ceil(deadAt - now)), now);
     else this.arm(Math.max(1, Math.ceil((pingAt - now) / PING_QUANTUM_MS) * PING_QUANTUM_MS), now);
@@ -433,16 +460,34 @@ export class Transport {
 
   onTimer(): void {
     const now = performance.now();
-    if (this.decoder?.idle) this.decoder = undefined; // at a frame boundary: decodeWhole() until it is not
-    const lateMs = now - this.dueAt;
-    if (lateMs > STALL_MS) {
-      this.handler.onStall?.(lateMs);
-      // The peer's PINGs queued up while we were not running and will be read all at once: not a flood.
-      if (this.params !== undefined) {
-        this.pingWindowAt = now;
-        this.pingsInWindow = -Math.ceil(lateMs / this.params.interval);
-      }
+    this.check(now, now - this.dueAt);
+  }
+
+  /** @internal a sweep tick (see sweep.ts): nothing to do while healthy; else as if a timer had fired. */
+  onSweep(now: number, lateMs: number): void {
+    if (this.decoder?.idle) this.decoder = undefined;
+    if (this.healthy(now)) {
+      if (lateMs > STALL_MS) this.stalled(now, lateMs);
+      return;
     }
+    this.leaveSweep();
+    this.check(now, lateMs);
+  }
+
+  /** This process (not the peer) was stalled for lateMs: say so, and excuse the PINGs that queued up. */
+  private stalled(now: number, lateMs: number): void {
+    this.handler.onStall?.(lateMs);
+    // The peer's PINGs queued up while we were not running and will be read all at once: not a flood.
+    if (this.params !== undefined) {
+      this.pingWindowAt = now;
+      this.pingsInWindow = -Math.ceil(lateMs / this.params.interval);
+    }
+  }
+
+  /** What a timer (or the sweep) found due at `now`, lateMs after it should have run. */
+  private check(now: number, lateMs: number): void {
+    if (this.decoder?.idle) this.decoder = undefined; // at a frame boundary: decodeWhole() until it is not
+    if (lateMs > STALL_MS) this.stalled(now, lateMs);
     if (this.state === 'handshake') {
       this.goaway('handshake-timeout', 'no handshake in time', 0, {
         cause: 'handshake-timeout',
