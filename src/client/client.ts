@@ -5,7 +5,6 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { checkOption, LifelineError } from '../errors.js';
 import { deriveKeepAlive, type KeepAliveOptions, setKeepAlive } from '../keepalive/index.js';
-import { DEFAULT_MAX_FRAME } from '../protocol/constants.js';
 import type { Frame, WelcomeFrame } from '../protocol/frames.js';
 import { type DeathReport, isGoodbye } from '../session/death.js';
 import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
@@ -84,9 +83,6 @@ export class HeartbeatClient extends Endpoint {
 
   constructor(options: ClientOptions) {
     super(requireObject(options));
-    // Until a WELCOME says otherwise, assume the protocol's default limit: a message sent before the first
-    // connection must not be one the server will refuse.
-    this.peerMaxFrame = DEFAULT_MAX_FRAME;
     checkOption('port', options.port, 1, 65535);
     this.options = options;
     this.heartbeat = resolveHeartbeat(options);

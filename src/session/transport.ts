@@ -21,8 +21,8 @@ import {
 import type { Frame } from '../protocol/frames.js';
 import { encodeHttpRefusal } from '../protocol/refusal.js';
 import { causeOfSocketError, type DeathReport, diagnose } from './death.js';
-import { type Sweep, type SweepMember, sweepFor } from './sweep.js';
 import type { DetectorKind } from './options.js';
+import { type Sweep, type SweepMember, sweepFor } from './sweep.js';
 
 /** What a transport tells its owner. Plain callbacks: they run on the per-frame path. */
 export interface TransportHandler {

@@ -14,6 +14,7 @@ import type { Frame } from '../../src/protocol/frames.js';
 import type { HeartbeatServer } from '../../src/server/server.js';
 import type { Session } from '../../src/server/session.js';
 import type { DeathReport } from '../../src/session/death.js';
+import { sweepMembers } from '../../src/session/sweep.js';
 import {
   dial,
   next,
@@ -228,6 +229,30 @@ describe('timers', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  test('healthy server-side connections are watched by one sweep, not a timer each; an overdue one leaves it and is declared dead on time', async () => {
+    const TIMEOUT = 800;
+    const server = res.server(await startServer({ interval: 100, timeout: TIMEOUT }));
+    const before = sweepMembers();
+    const sessions: Session[] = [];
+    server.on('session', (s) => sessions.push(s));
+    for (let i = 0; i < 10; i++) res.client(dial(server.address().port));
+    await until(server, 'session', () => sessions.length >= 10);
+    // The clients ping every interval: every session is in the sweep, with no Timeout of its own.
+    await until(sessions[0]!, 'rtt', () => sweepMembers() - before === 10, 2000);
+    const peer = res.other(await RawPeer.connect(server.address().port));
+    const rawP = next<[Session]>(server, 'session');
+    await peer.handshake(); // ...and silent from here on
+    const [raw] = await rawP;
+    const [report] = await next<[DeathReport]>(raw, 'dead', TIMEOUT + SLACK * 4);
+    const elapsed = performance.now() - peer.lastWriteAt;
+    assert.equal(report.cause, 'heartbeat-timeout');
+    assert.ok(elapsed >= TIMEOUT && elapsed <= TIMEOUT + SLACK, `declared dead after ${elapsed} ms`);
+    assert.equal(sweepMembers() - before, 10, 'the ten healthy sessions stay in the sweep meanwhile');
+    for (const s of sessions.slice(0, 10)) assert.equal(s.state, 'open');
+    server.close();
+    await until(sessions[0]!, 'close', () => sweepMembers() === before, 2000);
   });
 });
 
