@@ -110,6 +110,9 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
   private readonly resumeWindow: number;
   private readonly maxSessions: number;
   private shuttingDown = false;
+  /** stopAccepting() closed the listener; `drained`: its last connection has ended too. */
+  private acceptingStopped = false;
+  private drained = false;
   private sharedParams: LivenessParams | undefined;
 
   constructor(options: ServerOptions = {}) {
@@ -141,7 +144,10 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
       : net.createServer(this.onConnection);
     this.server.on('listening', () => this.emit('listening'));
     this.server.on('error', (err) => this.emit('error', err));
-    this.server.on('close', () => this.emit('close'));
+    this.server.on('close', () => {
+      this.drained = true;
+      this.emit('close');
+    });
     if (options.tls) {
       // A failed TLS handshake (bad certificate, plain TCP) never becomes a connection: report, don't crash.
       this.server.on('tlsClientError', (err, socket) => {
@@ -173,9 +179,27 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
    */
   close(callback?: (err?: Error) => void): this {
     this.shuttingDown = true;
-    this.server.close(callback);
+    if (!this.acceptingStopped) this.server.close(callback);
+    else if (callback !== undefined) {
+      // stopAccepting() closed the listener already: 'close' comes (or came) with the last connection.
+      if (this.drained) process.nextTick(callback);
+      else this.server.once('close', () => callback());
+    }
     for (const t of this.pending) t.goaway('server-shutdown', 'server shutting down', 0, shutdownReport);
     for (const session of this.sessions.values()) session.close('server shutting down', 'server-shutdown');
+    return this;
+  }
+
+  /**
+   * Stops accepting connections and keeps every session (close() ends them too): to drain a process before
+   * it is replaced, or to hand new clients to the other servers of a fleet or the other workers of a
+   * node:cluster. The open sessions go on while their connections last (a client that reconnects needs
+   * another server). 'close' follows once the last connection has ended.
+   */
+  stopAccepting(): this {
+    if (this.acceptingStopped || !this.server.listening) return this;
+    this.acceptingStopped = true;
+    this.server.close();
     return this;
   }
 

@@ -2,6 +2,7 @@
 // 'connected' information, hostile and broken peers (each refused with the right GOAWAY or HTTP answer,
 // the server unhurt), close() and shutdown, limits, authentication, and option validation.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, test } from 'node:test';
 import { LifelineError } from '../../src/errors.js';
@@ -512,6 +513,29 @@ describe('close', () => {
     assert.ok(info.delayMs >= 0 && info.delayMs <= 20);
     await peer.closed(1000);
     await closed;
+  });
+
+  test('stopAccepting() refuses new connections and keeps the open sessions; close() afterwards still ends them and calls back', async () => {
+    const server = res.server(await startServer());
+    const port = server.address().port;
+    const sessionP = next<[Session]>(server, 'session');
+    const client = res.client(dial(port));
+    const [session] = await sessionP;
+    session.on('message', (m) => session.send(m));
+    server.stopAccepting();
+    const refused = await new Promise<NodeJS.ErrnoException>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => reject(new Error('a connection was accepted after stopAccepting()')));
+      socket.once('error', resolve);
+    });
+    assert.equal(refused.code, 'ECONNREFUSED');
+    const echoed = next<[Buffer]>(client, 'message');
+    client.send('still here');
+    assert.equal((await echoed)[0].toString(), 'still here');
+    assert.equal(session.state, 'open');
+    const dead = next<[DeathReport]>(client, 'dead');
+    await within(3000, 'close() calling back', new Promise<void>((resolve) => server.close(() => resolve())));
+    assert.equal((await dead)[0].goaway, 'server-shutdown');
   });
 
   test('a connection arriving while the server shuts down gets GOAWAY server-shutdown', async () => {

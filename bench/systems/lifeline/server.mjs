@@ -1,6 +1,6 @@
 // (e) lifeline's server: createServer({ interval, timeout }) from the built library; a session's `dead`
 // report (or its `close` without one) is the connection's end.
-import { closeServer, stopListening } from '../../lib/listen.mjs';
+import { closeServer } from '../../lib/listen.mjs';
 import { loadLifeline } from './load.mjs';
 
 // Loaded with the module, as the other systems load theirs: the code is not counted per connection.
@@ -39,11 +39,9 @@ export async function createBenchServer({ host, port, backlog, interval, timeout
   });
   return {
     close: () => closeServer(server),
-    // lifeline's Server#close() would also end every session; only its listening net.Server (the library's
-    // `server` field, not public API) is closed, so that the sessions stay up and the other workers accept.
+    // close() would also end every session: stopAccepting() keeps them, so that the other workers accept.
     stopAccepting() {
-      if (!server.server) throw new Error('lifeline Server has no inner net.Server to stop listening');
-      stopListening(server.server);
+      server.stopAccepting();
     },
   };
 }
