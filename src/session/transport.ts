@@ -465,13 +465,13 @@ export class Transport implements SweepMember {
 
   /** @internal a sweep tick (see sweep.ts): nothing to do while healthy; else as if a timer had fired. */
   onSweep(now: number, lateMs: number): void {
-    if (this.decoder?.idle) this.decoder = undefined;
-    if (this.healthy(now)) {
-      if (lateMs > STALL_MS) this.stalled(now, lateMs);
+    if (!this.healthy(now)) {
+      this.leaveSweep();
+      this.check(now, lateMs);
       return;
     }
-    this.leaveSweep();
-    this.check(now, lateMs);
+    if (this.decoder?.idle) this.decoder = undefined;
+    if (lateMs > STALL_MS) this.stalled(now, lateMs);
   }
 
   /** This process (not the peer) was stalled for lateMs: say so, and excuse the PINGs that queued up. */
