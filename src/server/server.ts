@@ -12,7 +12,7 @@ import type { Frame, HelloFrame } from '../protocol/frames.js';
 import type { DeathReport } from '../session/death.js';
 import { type HeartbeatOptions, type ResolvedHeartbeat, resolveHeartbeat } from '../session/options.js';
 import { type LivenessParams, Transport, type TransportHandler } from '../session/transport.js';
-import { Session, type SessionOwner } from './session.js';
+import { Session, type SessionEnding, type SessionOwner } from './session.js';
 import { MemorySessionStore, type SessionRecord, type SessionStore } from './store.js';
 
 export interface HelloInfo {
@@ -207,10 +207,12 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     this.storeCall(() => this.store.save(session.toRecord(), this.resumeWindow));
   }
 
-  sessionClosed(session: Session): void {
+  sessionClosed(session: Session, ending: SessionEnding): void {
     this.sessions.delete(session.id);
     this.byToken.delete(session.token);
-    this.storeCall(() => this.store.delete(session.token));
+    // Only a session that ended for good is forgotten by the store: an expired record goes by its time to
+    // live, one left at a shutdown may still be resumed elsewhere, and one that moved is another's now.
+    if (ending === 'ended') this.storeCall(() => this.store.delete(session.token));
   }
 
   private storeCall(call: () => void | Promise<void>): void {
@@ -352,12 +354,17 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     if (hello.token.length === 0) return undefined;
     const token = hello.token.toString('hex');
     const local = this.byToken.get(token);
-    if (local !== undefined) {
-      if (local.identity !== identity || local.state === 'closed') return undefined;
-      await this.store.take(token, identity); // claim its record, so that no other server resumes it too
-      return local;
-    }
+    if (local !== undefined && (local.identity !== identity || local.state === 'closed')) return undefined;
+    // Claim the record, so that no other server resumes the session too.
     const record = await this.store.take(token, identity);
+    if (local !== undefined && local.state !== 'closed') {
+      // Still open here (this side has not noticed the death yet, so it recorded nothing), or waiting with
+      // the record it saved: this copy is the session.
+      if (local.state === 'open' || (record !== undefined && local.isRecordedAs(record))) return local;
+      // The session continued on another server since this one recorded it: this copy is stale. Continue
+      // from the newer record, or, if another server holds the session now, start a new one.
+      local.supersede();
+    }
     if (record === undefined) return undefined;
     const params = { ...this.negotiate(hello), interval: record.interval, timeout: record.timeout };
     return this.register(identity, params, record);

@@ -10,11 +10,19 @@ import type { SessionRecord } from './store.js';
 
 export type SessionState = 'open' | 'detached' | 'closed';
 
+/**
+ * Why a session ended here, which decides what becomes of its record in the store: 'ended' (closed, or a
+ * final death) forgets it; 'expired' (the resume window passed) and 'shutdown' (the server closed while
+ * the session waited to be resumed) leave it to its time to live, so that a fleet's other servers may still
+ * resume it; 'moved' means it continued on another server, which owns the record now.
+ */
+export type SessionEnding = 'ended' | 'expired' | 'shutdown' | 'moved';
+
 /** What the server must know to keep, end or forget a session. */
 export interface SessionOwner {
   /** The connection died and the session now waits for its client to resume it. */
   sessionDetached(session: Session): void;
-  sessionClosed(session: Session): void;
+  sessionClosed(session: Session, ending: SessionEnding): void;
 }
 
 export class Session extends Endpoint {
@@ -110,8 +118,27 @@ export class Session extends Endpoint {
         detail: reason,
       });
     } else {
-      this.finish();
+      // Waiting to be resumed: at a shutdown its record stays, for another server of the fleet.
+      this.finish(name === 'server-shutdown' ? 'shutdown' : 'ended');
     }
+  }
+
+  /**
+   * @internal This server's copy of a session that has since continued on another server (its record in
+   * the store is no longer this copy's): forgotten without a word, and without reporting as unconfirmed
+   * the messages the other server took over.
+   */
+  supersede(): void {
+    if (this.status !== 'closed') this.finish('moved');
+  }
+
+  /** Whether `record` is this session as it was when its connection died (and not a later state of it). */
+  isRecordedAs(record: SessionRecord): boolean {
+    return (
+      record.id === this.id &&
+      record.receivedSeq === this.receivedSeq &&
+      record.nextSeq === this.outbox.nextSeq
+    );
   }
 
   /** Takes a connection whose handshake just completed (new session or resume). */
@@ -145,12 +172,12 @@ export class Session extends Endpoint {
     if (transport !== this.transport) return; // a replaced connection
     this.detach(transport);
     this.lastEnd = report;
-    if (this.closing || isGoodbye(report)) return this.finish();
+    if (this.closing || isGoodbye(report)) return this.finish('ended');
     this.emit('dead', report);
     const final = report.cause === 'goaway' || report.cause === 'protocol-error';
-    if (final || this.resumeWindow === 0) return this.finish();
+    if (final || this.resumeWindow === 0) return this.finish('ended');
     this.status = 'detached';
-    this.expiry = setTimeout(() => this.finish(), this.resumeWindow);
+    this.expiry = setTimeout(() => this.finish('expired'), this.resumeWindow);
     this.expiry.unref();
     this.owner.sessionDetached(this);
   }
@@ -159,13 +186,13 @@ export class Session extends Endpoint {
     transport.violation(`unexpected ${frame.type.toUpperCase()} in an established session`);
   }
 
-  private finish(): void {
+  private finish(ending: SessionEnding): void {
     if (this.status === 'closed') return;
     this.status = 'closed';
     this.ended = true;
     if (this.expiry !== undefined) clearTimeout(this.expiry);
-    this.reportUnconfirmed();
-    this.owner.sessionClosed(this);
+    if (ending !== 'moved') this.reportUnconfirmed();
+    this.owner.sessionClosed(this, ending);
     this.emit('close');
   }
 }

@@ -28,9 +28,10 @@ export interface SessionStore {
    */
   take(token: string, identity: string): SessionRecord | undefined | Promise<SessionRecord | undefined>;
   /**
-   * Forgets a record: this server's session ended for good. A shared store should ignore the call when
-   * the record was since saved by another server (the session moved there); the memory store, private to
-   * one process, never sees that case.
+   * Forgets a record: the session ended for good on this server (closed by the application, or a final
+   * death). Never called when the resume window passes (the time to live given to save() does that), at
+   * this server's shutdown (another server of the fleet may still resume the session), or for a copy this
+   * server found superseded by another server's newer record.
    */
   delete(token: string): void | Promise<void>;
 }

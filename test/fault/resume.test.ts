@@ -172,7 +172,7 @@ describe('resume', { concurrency: false }, () => {
     }
   });
 
-  test('a session recorded in a shared store resumes on another server, nothing lost or duplicated', {
+  test('a session recorded in a shared store resumes on another server and back, nothing lost or duplicated', {
     timeout: 30_000,
   }, async () => {
     const store = new MemorySessionStore();
@@ -198,6 +198,10 @@ describe('resume', { concurrency: false }, () => {
     });
     const got: string[] = [];
     client.on('message', (m) => got.push(m.toString()));
+    const errors: Error[] = [];
+    const unconfirmed: unknown[] = [];
+    client.on('error', (err) => errors.push(err));
+    client.on('unconfirmed', (m) => unconfirmed.push(...m));
     try {
       await once(client, 'connected', { signal: AbortSignal.timeout(5000) });
       for (let i = 0; i < 5; i++) client.send(`m-${i}`);
@@ -221,6 +225,29 @@ describe('resume', { concurrency: false }, () => {
       assert.deepEqual(got, ['from b']);
       assert.equal(store.size, 0, 'B claimed the record');
       assert.equal([...b.sessions.values()][0]?.id, sessionA!.id, 'the same session continued on B');
+      // Back to A, within the resume window: A still holds its stale copy of the session (detached, at
+      // m-4), while the session went on at B. A must continue from B's newer record, not from its copy.
+      const [sessionB] = [...b.sessions.values()];
+      const detachedB = once(sessionB!, 'dead', { signal: AbortSignal.timeout(5000) });
+      door.cut();
+      await detachedB;
+      assert.equal(store.size, 1, 'B recorded the detached session');
+      const staleClosed = once(sessionA!, 'close', { signal: AbortSignal.timeout(5000) });
+      door.targetPort = a.address().port;
+      for (let i = 10; i < 15; i++) client.send(`m-${i}`);
+      await once(client, 'resumed', { signal: AbortSignal.timeout(5000) });
+      await staleClosed;
+      await until(client, 'rtt', () => atA.length === 10 && client.buffered === 0, 5000);
+      assert.deepEqual(
+        atA,
+        [...expected(5), ...expected(15).slice(10)],
+        'A got m-10..m-14 once, after m-0..m-4',
+      );
+      assert.deepEqual(atB, expected(10).slice(5));
+      assert.deepEqual(errors, []);
+      assert.deepEqual(unconfirmed, []);
+      assert.equal([...a.sessions.values()][0]?.id, sessionA!.id, 'still the same session');
+      assert.equal(store.size, 0, "A claimed B's record");
     } finally {
       client.close();
       door.close();

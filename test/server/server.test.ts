@@ -16,6 +16,7 @@ import {
 } from '../../src/protocol/encoder.js';
 import { createServer, type HeartbeatServer, type HelloInfo } from '../../src/server/server.js';
 import type { Session } from '../../src/server/session.js';
+import { MemorySessionStore } from '../../src/server/store.js';
 import type { DeathReport } from '../../src/session/death.js';
 import type { ConnectedInfo } from '../../src/session/endpoint.js';
 import { dial, hello, next, RawPeer, Resources, startServer, until, within } from '../helpers/peer.js';
@@ -513,6 +514,28 @@ describe('close', () => {
     assert.ok(info.delayMs >= 0 && info.delayMs <= 20);
     await peer.closed(1000);
     await closed;
+  });
+
+  test("a detached session's record outlives server.close() (another server may resume it), but not session.close()", async () => {
+    for (const how of ['server.close()', 'session.close()'] as const) {
+      const store = new MemorySessionStore();
+      const server = res.server(await startServer({ store }));
+      const sessionP = next<[Session]>(server, 'session');
+      const peer = res.other(await RawPeer.connect(server.address().port));
+      await peer.handshake();
+      const [session] = await sessionP;
+      const dead = next(session, 'dead');
+      peer.socket.destroy();
+      await dead;
+      assert.equal(session.state, 'detached');
+      assert.equal(store.size, 1, 'the detached session is recorded');
+      const closed = next(session, 'close');
+      if (how === 'server.close()') server.close();
+      else session.close();
+      await closed;
+      assert.equal(store.size, how === 'server.close()' ? 1 : 0, how);
+      store.take(session.token, session.identity); // no timer left behind
+    }
   });
 
   test('stopAccepting() refuses new connections and keeps the open sessions; close() afterwards still ends them and calls back', async () => {
