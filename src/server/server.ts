@@ -59,7 +59,7 @@ export interface ServerOptions extends HeartbeatOptions {
   resumeWindow?: number;
   /**
    * Where sessions waiting to be resumed are recorded. Default: this process's memory. A shared store lets
-   * a client resume on another server of a fleet.
+   * a client resume on another server of a fleet, and close() then hands every session over to it.
    */
   store?: SessionStore;
   /** Most unacknowledged bytes buffered per session for replay. Default 8 MiB. */
@@ -175,7 +175,9 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
 
   /**
    * Stops accepting, says GOAWAY server-shutdown to every session (their clients may reconnect elsewhere),
-   * lets written data flush, and calls back once every connection has closed.
+   * lets written data flush, and calls back once every connection has closed. With a `store` of the
+   * application's, every session is recorded in it as its connection ends, so that another server of the
+   * fleet resumes it with nothing lost; with the default (private) store, the sessions end.
    */
   close(callback?: (err?: Error) => void): this {
     this.shuttingDown = true;
@@ -186,7 +188,11 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
       else this.server.once('close', () => callback());
     }
     for (const t of this.pending) t.goaway('server-shutdown', 'server shutting down', 0, shutdownReport);
-    for (const session of this.sessions.values()) session.close('server shutting down', 'server-shutdown');
+    for (const session of this.sessions.values()) {
+      // With a store of the application's (shared by a fleet), sessions are handed over, not ended.
+      if (this.options.store !== undefined) session.handOver('server shutting down');
+      else session.close('server shutting down', 'server-shutdown');
+    }
     return this;
   }
 

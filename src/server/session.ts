@@ -14,7 +14,8 @@ export type SessionState = 'open' | 'detached' | 'closed';
  * Why a session ended here, which decides what becomes of its record in the store: 'ended' (closed, or a
  * final death) forgets it; 'expired' (the resume window passed) and 'shutdown' (the server closed while
  * the session waited to be resumed) leave it to its time to live, so that a fleet's other servers may still
- * resume it; 'moved' means it continued on another server, which owns the record now.
+ * resume it; 'moved' means it continued on another server, which owns the record now. After 'shutdown' and
+ * 'moved' the session lives on in its record, so nothing is reported unconfirmed.
  */
 export type SessionEnding = 'ended' | 'expired' | 'shutdown' | 'moved';
 
@@ -43,7 +44,8 @@ export class Session extends Endpoint {
   private readonly params: LivenessParams;
   private readonly resumeWindow: number;
   private status: SessionState = 'open';
-  private closing = false;
+  /** close() ('close') or handOver() ('handover') was called: what to do once the connection has ended. */
+  private closing: false | 'close' | 'handover' = false;
   private expiry: NodeJS.Timeout | undefined;
 
   constructor(
@@ -107,7 +109,7 @@ export class Session extends Endpoint {
   /** Closes the session for good: GOAWAY normal (or `name`), flushes what was written, forgets the session. */
   close(reason = 'closed by the server', name: 'normal' | 'server-shutdown' = 'normal'): void {
     if (this.closing || this.status === 'closed') return;
-    this.closing = true;
+    this.closing = 'close';
     this.ended = true;
     const transport = this.transport;
     if (transport !== undefined) {
@@ -118,9 +120,28 @@ export class Session extends Endpoint {
         detail: reason,
       });
     } else {
-      // Waiting to be resumed: at a shutdown its record stays, for another server of the fleet.
-      this.finish(name === 'server-shutdown' ? 'shutdown' : 'ended');
+      this.finish('ended');
     }
+  }
+
+  /**
+   * @internal The server shuts down and its store is shared: says GOAWAY server-shutdown (its client will
+   * reconnect, to another server of the fleet) and, once the connection has ended, records the session in
+   * the store for that server to resume, instead of ending it. A session already waiting to be resumed keeps
+   * its record. Nothing is reported unconfirmed: the record carries the unacknowledged messages on.
+   */
+  handOver(reason: string): void {
+    if (this.closing || this.status === 'closed') return;
+    this.closing = 'handover';
+    this.ended = true;
+    const transport = this.transport;
+    if (transport === undefined) return this.finish('shutdown');
+    transport.goaway('server-shutdown', reason, this.receivedSeq, {
+      cause: 'local',
+      silentMs: 0,
+      goaway: 'server-shutdown',
+      detail: reason,
+    });
   }
 
   /**
@@ -172,6 +193,10 @@ export class Session extends Endpoint {
     if (transport !== this.transport) return; // a replaced connection
     this.detach(transport);
     this.lastEnd = report;
+    if (this.closing === 'handover') {
+      this.owner.sessionDetached(this); // recorded as it stands after the last frames were read
+      return this.finish('shutdown');
+    }
     if (this.closing || isGoodbye(report)) return this.finish('ended');
     this.emit('dead', report);
     const final = report.cause === 'goaway' || report.cause === 'protocol-error';
@@ -191,7 +216,8 @@ export class Session extends Endpoint {
     this.status = 'closed';
     this.ended = true;
     if (this.expiry !== undefined) clearTimeout(this.expiry);
-    if (ending !== 'moved') this.reportUnconfirmed();
+    // A session that moved, or was handed over at a shutdown, lives on in its record: nothing is unconfirmed.
+    if (ending !== 'moved' && ending !== 'shutdown') this.reportUnconfirmed();
     this.owner.sessionClosed(this, ending);
     this.emit('close');
   }

@@ -254,4 +254,61 @@ describe('resume', { concurrency: false }, () => {
       await Promise.all([a, b].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     }
   });
+
+  test('server.close() with a shared store hands its sessions over: the client resumes on another server, nothing lost or duplicated', {
+    timeout: 30_000,
+  }, async () => {
+    const store = new MemorySessionStore();
+    const atA: string[] = [];
+    const atB: string[] = [];
+    const a = createServer({ interval: 100, timeout: 500, store }, (s) => {
+      s.on('message', (m) => atA.push(m.toString()));
+      s.send('from a'); // sent just before the shutdown: replayed by B if the client has not acknowledged it
+    });
+    const b = createServer({ interval: 100, timeout: 500, store }, (s) =>
+      s.on('message', (m) => atB.push(m.toString())),
+    );
+    for (const s of [a, b]) {
+      s.listen(0, '127.0.0.1');
+      await once(s, 'listening');
+    }
+    const door = await TcpProxy.start(a.address().port);
+    const client = connect({
+      host: '127.0.0.1',
+      port: door.port,
+      reconnect: { initialDelay: 50, maxDelay: 100 },
+    });
+    const got: string[] = [];
+    const unconfirmed: unknown[] = [];
+    const serverUnconfirmed: unknown[] = [];
+    client.on('message', (m) => got.push(m.toString()));
+    client.on('unconfirmed', (m) => unconfirmed.push(...m));
+    try {
+      await once(client, 'connected', { signal: AbortSignal.timeout(5000) });
+      const [sessionA] = [...a.sessions.values()];
+      sessionA!.on('unconfirmed', (m) => serverUnconfirmed.push(...m));
+      for (let i = 0; i < 5; i++) client.send(`m-${i}`);
+      // A restarts: new connections go to B from now on, and A closes with messages in flight both ways.
+      door.targetPort = b.address().port;
+      const aClosed = new Promise<void>((resolve) => a.close(() => resolve()));
+      for (let i = 5; i < 10; i++) client.send(`m-${i}`);
+      await once(client, 'resumed', { signal: AbortSignal.timeout(5000) });
+      await aClosed;
+      await until(client, 'rtt', () => atA.length + atB.length === 10 && client.buffered === 0, 5000);
+      assert.deepEqual(
+        [...atA, ...atB],
+        expected(10),
+        'every message once, in order, across the two servers',
+      );
+      assert.deepEqual(got, ['from a']);
+      assert.deepEqual(unconfirmed, []);
+      assert.deepEqual(serverUnconfirmed, [], 'A reports nothing unconfirmed: B took the session over');
+      assert.equal([...b.sessions.values()][0]?.id, sessionA!.id, 'the same session continued on B');
+      assert.equal(store.size, 0, 'B claimed the record');
+    } finally {
+      client.close();
+      door.close();
+      await Promise.all([a, b].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    }
+  });
 });
