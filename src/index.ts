@@ -32,7 +32,12 @@ export {
   type ServerOptions,
 } from './server/server.js';
 export { Session, type SessionState } from './server/session.js';
-export { MemorySessionStore, type SessionRecord, type SessionStore } from './server/store.js';
+export {
+  MemorySessionStore,
+  type RecordedState,
+  type SessionRecord,
+  type SessionStore,
+} from './server/store.js';
 export type { DeathCause, DeathReport, Diagnosis } from './session/death.js';
 export type { ConnectedInfo, EndpointEvents } from './session/endpoint.js';
 export { type DetectorKind, HEARTBEAT_DEFAULTS, type HeartbeatOptions } from './session/options.js';

@@ -218,7 +218,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> implements Sessi
     this.byToken.delete(session.token);
     // Only a session that ended for good is forgotten by the store: an expired record goes by its time to
     // live, one left at a shutdown may still be resumed elsewhere, and one that moved is another's now.
-    if (ending === 'ended') this.storeCall(() => this.store.delete(session.token));
+    if (ending === 'ended') this.storeCall(() => this.store.delete(session.token, session.recordedState()));
   }
 
   private storeCall(call: () => void | Promise<void>): void {

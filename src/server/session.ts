@@ -6,7 +6,7 @@ import { type DeathReport, isGoodbye } from '../session/death.js';
 import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
 import { Outbox } from '../session/outbox.js';
 import type { LivenessParams, Transport } from '../session/transport.js';
-import type { SessionRecord } from './store.js';
+import type { RecordedState, SessionRecord } from './store.js';
 
 export type SessionState = 'open' | 'detached' | 'closed';
 
@@ -151,6 +151,11 @@ export class Session extends Endpoint {
    */
   supersede(): void {
     if (this.status !== 'closed') this.finish('moved');
+  }
+
+  /** The numbers a record of this session holds now (see RecordedState). */
+  recordedState(): RecordedState {
+    return { receivedSeq: this.receivedSeq, nextSeq: this.outbox.nextSeq };
   }
 
   /** Whether `record` is this session as it was when its connection died (and not a later state of it). */

@@ -19,6 +19,9 @@ export interface SessionRecord {
   unacked: Array<{ seq: number; payload: Buffer }>;
 }
 
+/** What tells two records of one session apart: both numbers only grow while the session lives. */
+export type RecordedState = Pick<SessionRecord, 'receivedSeq' | 'nextSeq'>;
+
 export interface SessionStore {
   /** Keeps (or replaces) the record of a session whose connection died, for `ttlMs`. */
   save(record: SessionRecord, ttlMs: number): void | Promise<void>;
@@ -32,8 +35,12 @@ export interface SessionStore {
    * death). Never called when the resume window passes (the time to live given to save() does that), at
    * this server's shutdown (another server of the fleet may still resume the session), or for a copy this
    * server found superseded by another server's newer record.
+   *
+   * `expected` is the state this server recorded. A shared store must then delete only a record in that
+   * state (compare-and-delete): a different one was saved later by another server, to which the session
+   * moved, and is not this server's to forget.
    */
-  delete(token: string): void | Promise<void>;
+  delete(token: string, expected?: RecordedState): void | Promise<void>;
 }
 
 /** The default store: records in a Map, each forgotten after its time to live. */
@@ -54,9 +61,14 @@ export class MemorySessionStore implements SessionStore {
     return entry.record;
   }
 
-  delete(token: string): void {
+  delete(token: string, expected?: RecordedState): void {
     const entry = this.records.get(token);
     if (entry === undefined) return;
+    if (
+      expected !== undefined &&
+      (entry.record.receivedSeq !== expected.receivedSeq || entry.record.nextSeq !== expected.nextSeq)
+    )
+      return; // saved since by another server: the session moved there
     clearTimeout(entry.timer);
     this.records.delete(token);
   }

@@ -311,4 +311,53 @@ describe('resume', { concurrency: false }, () => {
       await Promise.all([a, b].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     }
   });
+
+  test("closing a server's stale copy of a session that moved on leaves the other server's record alone", {
+    timeout: 30_000,
+  }, async () => {
+    const store = new MemorySessionStore();
+    const a = createServer({ interval: 100, timeout: 500, store });
+    const b = createServer({ interval: 100, timeout: 500, store });
+    for (const s of [a, b]) {
+      s.listen(0, '127.0.0.1');
+      await once(s, 'listening');
+    }
+    const door = await TcpProxy.start(a.address().port);
+    const client = connect({
+      host: '127.0.0.1',
+      port: door.port,
+      reconnect: { initialDelay: 50, maxDelay: 100 },
+    });
+    const errors: Error[] = [];
+    client.on('error', (err) => errors.push(err));
+    try {
+      await once(client, 'connected', { signal: AbortSignal.timeout(5000) });
+      client.send('m-0');
+      await until(client, 'rtt', () => client.buffered === 0, 5000);
+      // To B and detached there, with a record newer than A's copy (B received m-1).
+      const [sessionA] = [...a.sessions.values()];
+      let dead = once(sessionA!, 'dead', { signal: AbortSignal.timeout(5000) });
+      door.cut();
+      await dead;
+      door.targetPort = b.address().port;
+      client.send('m-1');
+      await once(client, 'resumed', { signal: AbortSignal.timeout(5000) });
+      await until(client, 'rtt', () => client.buffered === 0, 5000);
+      const [sessionB] = [...b.sessions.values()];
+      dead = once(sessionB!, 'dead', { signal: AbortSignal.timeout(5000) });
+      door.cut();
+      await dead;
+      assert.equal(store.size, 1, "B's record");
+      // A's application closes its stale copy: B's record must survive it.
+      sessionA!.close();
+      assert.equal(store.size, 1, "A's close() left B's newer record alone");
+      const resumed = once(client, 'resumed', { signal: AbortSignal.timeout(5000) });
+      await resumed;
+      assert.deepEqual(errors, []);
+    } finally {
+      client.close();
+      door.close();
+      await Promise.all([a, b].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    }
+  });
 });
