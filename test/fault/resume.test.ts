@@ -31,6 +31,35 @@ function expected(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `m-${i}`);
 }
 
+/**
+ * Two servers A and B sharing one store, behind a front door that sends every new connection to whichever
+ * server it targets (A at first), and a reconnecting client through the door. `stop()` closes everything.
+ */
+async function startFleet(
+  onSessionA: (s: Session) => void = () => {},
+  onSessionB: (s: Session) => void = () => {},
+) {
+  const store = new MemorySessionStore();
+  const a = createServer({ interval: 100, timeout: 500, store }, onSessionA);
+  const b = createServer({ interval: 100, timeout: 500, store }, onSessionB);
+  for (const s of [a, b]) {
+    s.listen(0, '127.0.0.1');
+    await once(s, 'listening');
+  }
+  const door = await TcpProxy.start(a.address().port);
+  const client = connect({
+    host: '127.0.0.1',
+    port: door.port,
+    reconnect: { initialDelay: 50, maxDelay: 100 },
+  });
+  const stop = async () => {
+    client.close();
+    door.close();
+    await Promise.all([a, b].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  };
+  return { store, a, b, door, client, stop };
+}
+
 /** Resolves when `pred()` holds, checking on every event of `emitter` named `event`; bounded. */
 function until(emitter: NodeJS.EventEmitter, event: string, pred: () => boolean, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -175,27 +204,15 @@ describe('resume', { concurrency: false }, () => {
   test('a session recorded in a shared store resumes on another server and back, nothing lost or duplicated', {
     timeout: 30_000,
   }, async () => {
-    const store = new MemorySessionStore();
     const atA: string[] = [];
     const atB: string[] = [];
-    const a = createServer({ interval: 100, timeout: 500, store }, (s) =>
-      s.on('message', (m) => atA.push(m.toString())),
+    const { store, a, b, door, client, stop } = await startFleet(
+      (s) => s.on('message', (m) => atA.push(m.toString())),
+      (s) => {
+        s.on('message', (m) => atB.push(m.toString()));
+        s.on('resumed', () => s.send('from b'));
+      },
     );
-    const b = createServer({ interval: 100, timeout: 500, store }, (s) => {
-      s.on('message', (m) => atB.push(m.toString()));
-      s.on('resumed', () => s.send('from b'));
-    });
-    for (const s of [a, b]) {
-      s.listen(0, '127.0.0.1');
-      await once(s, 'listening');
-    }
-    // A front door that sends every new connection to whichever server it targets.
-    const door = await TcpProxy.start(a.address().port);
-    const client = connect({
-      host: '127.0.0.1',
-      port: door.port,
-      reconnect: { initialDelay: 50, maxDelay: 100 },
-    });
     const got: string[] = [];
     client.on('message', (m) => got.push(m.toString()));
     const errors: Error[] = [];
@@ -249,35 +266,22 @@ describe('resume', { concurrency: false }, () => {
       assert.equal([...a.sessions.values()][0]?.id, sessionA!.id, 'still the same session');
       assert.equal(store.size, 0, "A claimed B's record");
     } finally {
-      client.close();
-      door.close();
-      await Promise.all([a, b].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      await stop();
     }
   });
 
   test('server.close() with a shared store hands its sessions over: the client resumes on another server, nothing lost or duplicated', {
     timeout: 30_000,
   }, async () => {
-    const store = new MemorySessionStore();
     const atA: string[] = [];
     const atB: string[] = [];
-    const a = createServer({ interval: 100, timeout: 500, store }, (s) => {
-      s.on('message', (m) => atA.push(m.toString()));
-      s.send('from a'); // sent just before the shutdown: replayed by B if the client has not acknowledged it
-    });
-    const b = createServer({ interval: 100, timeout: 500, store }, (s) =>
-      s.on('message', (m) => atB.push(m.toString())),
+    const { store, a, b, door, client, stop } = await startFleet(
+      (s) => {
+        s.on('message', (m) => atA.push(m.toString()));
+        s.send('from a'); // sent just before the shutdown: replayed by B if the client has not acknowledged it
+      },
+      (s) => s.on('message', (m) => atB.push(m.toString())),
     );
-    for (const s of [a, b]) {
-      s.listen(0, '127.0.0.1');
-      await once(s, 'listening');
-    }
-    const door = await TcpProxy.start(a.address().port);
-    const client = connect({
-      host: '127.0.0.1',
-      port: door.port,
-      reconnect: { initialDelay: 50, maxDelay: 100 },
-    });
     const got: string[] = [];
     const unconfirmed: unknown[] = [];
     const serverUnconfirmed: unknown[] = [];
@@ -306,28 +310,14 @@ describe('resume', { concurrency: false }, () => {
       assert.equal([...b.sessions.values()][0]?.id, sessionA!.id, 'the same session continued on B');
       assert.equal(store.size, 0, 'B claimed the record');
     } finally {
-      client.close();
-      door.close();
-      await Promise.all([a, b].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      await stop();
     }
   });
 
   test("closing a server's stale copy of a session that moved on leaves the other server's record alone", {
     timeout: 30_000,
   }, async () => {
-    const store = new MemorySessionStore();
-    const a = createServer({ interval: 100, timeout: 500, store });
-    const b = createServer({ interval: 100, timeout: 500, store });
-    for (const s of [a, b]) {
-      s.listen(0, '127.0.0.1');
-      await once(s, 'listening');
-    }
-    const door = await TcpProxy.start(a.address().port);
-    const client = connect({
-      host: '127.0.0.1',
-      port: door.port,
-      reconnect: { initialDelay: 50, maxDelay: 100 },
-    });
+    const { store, a, b, door, client, stop } = await startFleet();
     const errors: Error[] = [];
     client.on('error', (err) => errors.push(err));
     try {
@@ -355,9 +345,7 @@ describe('resume', { concurrency: false }, () => {
       await resumed;
       assert.deepEqual(errors, []);
     } finally {
-      client.close();
-      door.close();
-      await Promise.all([a, b].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      await stop();
     }
   });
 });
