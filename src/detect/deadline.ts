@@ -37,11 +37,11 @@ class DeadlineDetector implements Detector {
   }
 
   isDead(now: number): boolean {
-    return now - this.#lastHeardAt >= this.#timeout;
+    return silenceIsFatal(this.#lastHeardAt, this.#timeout, now);
   }
 
   deadlineAt(now: number): number {
-    return Math.max(now, instantAfter(this.#lastHeardAt, this.#timeout));
+    return fatalSilenceAt(this.#lastHeardAt, this.#timeout, now);
   }
 
   state(now: number): DetectorState {
@@ -55,6 +55,19 @@ class DeadlineDetector implements Detector {
   reset(now: number): void {
     this.#lastHeardAt = now;
   }
+}
+
+/**
+ * The deadline rule itself, for callers that keep `lastHeardAt` themselves instead of a detector object
+ * (a server's transport, tens of thousands of times): dead once `timeout` ms passed without a frame.
+ */
+export function silenceIsFatal(lastHeardAt: number, timeout: number, now: number): boolean {
+  return now - lastHeardAt >= timeout;
+}
+
+/** The earliest instant, at or after `now`, at which silenceIsFatal() holds if nothing more is heard. */
+export function fatalSilenceAt(lastHeardAt: number, timeout: number, now: number): number {
+  return Math.max(now, instantAfter(lastHeardAt, timeout));
 }
 
 /** RangeError unless 0 < value <= max. */

@@ -6,7 +6,7 @@ import { type DeathReport, isGoodbye } from '../session/death.js';
 import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
 import { Outbox } from '../session/outbox.js';
 import type { LivenessParams, Transport } from '../session/transport.js';
-import type { RecordedState, SessionRecord } from './store.js';
+import { type RecordedState, type SessionRecord, sameRecordedState } from './store.js';
 
 export type SessionState = 'open' | 'detached' | 'closed';
 
@@ -160,11 +160,7 @@ export class Session extends Endpoint {
 
   /** Whether `record` is this session as it was when its connection died (and not a later state of it). */
   isRecordedAs(record: SessionRecord): boolean {
-    return (
-      record.id === this.id &&
-      record.receivedSeq === this.receivedSeq &&
-      record.nextSeq === this.outbox.nextSeq
-    );
+    return record.id === this.id && sameRecordedState(record, this.recordedState());
   }
 
   /** Takes a connection whose handshake just completed (new session or resume). */

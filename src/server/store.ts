@@ -22,6 +22,11 @@ export interface SessionRecord {
 /** What tells two records of one session apart: both numbers only grow while the session lives. */
 export type RecordedState = Pick<SessionRecord, 'receivedSeq' | 'nextSeq'>;
 
+/** Whether two records (or states) of one session are the same state of it. */
+export function sameRecordedState(a: RecordedState, b: RecordedState): boolean {
+  return a.receivedSeq === b.receivedSeq && a.nextSeq === b.nextSeq;
+}
+
 export interface SessionStore {
   /** Keeps (or replaces) the record of a session whose connection died, for `ttlMs`. */
   save(record: SessionRecord, ttlMs: number): void | Promise<void>;
@@ -64,11 +69,8 @@ export class MemorySessionStore implements SessionStore {
   delete(token: string, expected?: RecordedState): void {
     const entry = this.records.get(token);
     if (entry === undefined) return;
-    if (
-      expected !== undefined &&
-      (entry.record.receivedSeq !== expected.receivedSeq || entry.record.nextSeq !== expected.nextSeq)
-    )
-      return; // saved since by another server: the session moved there
+    // Saved since by another server (the session moved there): not the caller's to forget.
+    if (expected !== undefined && !sameRecordedState(entry.record, expected)) return;
     clearTimeout(entry.timer);
     this.records.delete(token);
   }

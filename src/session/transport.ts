@@ -5,7 +5,13 @@
 // `lastHeardAt = now`.
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createDetector, type Detector, type DetectorState, instantAfter } from '../detect/index.js';
+import {
+  createDetector,
+  type Detector,
+  type DetectorState,
+  fatalSilenceAt,
+  silenceIsFatal,
+} from '../detect/index.js';
 import { type KeepAliveOptions, setKeepAlive, setLinearTimeouts, tcpInfo } from '../keepalive/index.js';
 import { GoawayCode, type GoawayName } from '../protocol/constants.js';
 import { type DecodeError, Decoder, decodedBeforeThrow, decodeWhole } from '../protocol/decoder.js';
@@ -248,16 +254,16 @@ export class Transport implements SweepMember {
     return params.mode === 'active' ? params.interval : params.interval * 1.5;
   }
 
-  /** Deadline detector: dead once nothing was heard for `timeout` ms, never sooner (detect/deadline.ts). */
+  /** The detector's verdict; the deadline detector's rule applied to this transport's own `lastHeardAt`. */
   private isDead(now: number): boolean {
     if (this.detector !== undefined) return this.detector.isDead(now);
-    return now - this.lastHeardAt >= this.params!.timeout;
+    return silenceIsFatal(this.lastHeardAt, this.params!.timeout, now);
   }
 
   /** The earliest time at which isDead() holds if nothing more is heard. */
   private deadAt(now: number): number {
     if (this.detector !== undefined) return this.detector.deadlineAt(now);
-    return Math.max(now, instantAfter(this.lastHeardAt, this.params!.timeout));
+    return fatalSilenceAt(this.lastHeardAt, this.params!.timeout, now);
   }
 
   onData(chunk: Buffer): void {
