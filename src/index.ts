@@ -22,6 +22,7 @@ export {
   instrument,
   type MetricsHttp,
   type MetricsHttpOptions,
+  type MetricsRegistry,
   probeRtt,
 } from './metrics/index.js';
 export {

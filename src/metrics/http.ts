@@ -2,26 +2,30 @@
 // GET /events (its server-sent events) and the chart library's two files. Read-only: no route changes a
 // session, so it can be exposed to whoever may see the sessions' addresses.
 import { readFileSync } from 'node:fs';
-import type http from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { Registry } from 'prom-client';
 import type { HeartbeatServer } from '../server/server.js';
 import { DashboardFeed, type FeedOptions } from './feed.js';
-import { instrument } from './instrument.js';
+import { instrument, type MetricsRegistry } from './instrument.js';
+import { requireInstalled, resolveOptional } from './optional.js';
 import { DASHBOARD_HTML } from './page.js';
 
 const require = createRequire(import.meta.url);
 
+/** The chart library's files, served at /uplot.js and /uplot.css. */
+const UPLOT_JS = 'uplot/dist/uPlot.iife.min.js';
+const UPLOT_CSS = 'uplot/dist/uPlot.min.css';
+
 export interface MetricsHttpOptions extends FeedOptions {
-  /** Registry to serve. Default: instrument(server). */
-  registry?: Registry;
+  /** The prom-client Registry to serve. Default: instrument(server). */
+  registry?: MetricsRegistry;
   /** Shown in the dashboard's header (the heartbeat server's address, its settings...). */
   info?: Record<string, unknown>;
 }
 
 export interface MetricsHttp {
-  readonly http: http.Server;
-  readonly registry: Registry;
+  readonly http: Server;
+  readonly registry: MetricsRegistry;
   readonly feed: DashboardFeed;
   /** Stops the feed and the HTTP server (open event streams are ended). */
   close(callback?: () => void): void;
@@ -29,13 +33,15 @@ export interface MetricsHttp {
 
 /**
  * An http.Server (not listening yet: call `.http.listen(port, host)`) serving /metrics, the dashboard at /
- * and its event stream at /events for `server`.
+ * and its event stream at /events for `server`. Needs the optional peer dependencies prom-client and uplot;
+ * throws LIFELINE_UNSUPPORTED naming those that are not installed.
  */
 export function createMetricsHttp(server: HeartbeatServer, options: MetricsHttpOptions = {}): MetricsHttp {
+  requireInstalled(['prom-client', UPLOT_JS]);
   const registry = options.registry ?? instrument(server);
   const feed = new DashboardFeed(server, options.info, options);
   // node:http is loaded here, not at import: a process that never serves metrics does not pay for it.
-  const { createServer } = require('node:http') as typeof http;
+  const { createServer } = require('node:http') as typeof import('node:http');
   const httpServer = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -55,9 +61,9 @@ export function createMetricsHttp(server: HeartbeatServer, options: MetricsHttpO
       case '/events':
         return feed.attach(res);
       case '/uplot.js':
-        return asset(res, 'uplot/dist/uPlot.iife.min.js', 'text/javascript; charset=utf-8');
+        return asset(res, UPLOT_JS, 'text/javascript; charset=utf-8');
       case '/uplot.css':
-        return asset(res, 'uplot/dist/uPlot.min.css', 'text/css; charset=utf-8');
+        return asset(res, UPLOT_CSS, 'text/css; charset=utf-8');
       default:
         return reply(res, 404, 'text/plain', 'not found: try / (dashboard) or /metrics\n');
     }
@@ -74,21 +80,18 @@ export function createMetricsHttp(server: HeartbeatServer, options: MetricsHttpO
   };
 }
 
-function reply(res: http.ServerResponse, status: number, type: string, body: string | Buffer): void {
+function reply(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
   res.end(body);
 }
 
 const assets = new Map<string, Buffer | undefined>();
 
-/** A file of the uplot package (a runtime dependency), read once. */
-function asset(res: http.ServerResponse, specifier: string, type: string): void {
+/** A file of the uplot package (checked for when the server was created), read once. */
+function asset(res: ServerResponse, specifier: string, type: string): void {
   if (!assets.has(specifier)) {
-    try {
-      assets.set(specifier, readFileSync(require.resolve(specifier)));
-    } catch {
-      assets.set(specifier, undefined);
-    }
+    const path = resolveOptional(specifier);
+    assets.set(specifier, path === undefined ? undefined : readFileSync(path));
   }
   const body = assets.get(specifier);
   if (body === undefined) return reply(res, 404, 'text/plain', `${specifier} is not installed\n`);

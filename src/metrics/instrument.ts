@@ -1,15 +1,26 @@
 // Prometheus metrics for a HeartbeatServer, on a prom-client Registry: what an operator's monitoring needs
 // to see sessions, their round trips and why they die. Listens to the server's events; never changes a
 // session, never sends a frame.
-import { createRequire } from 'node:module';
 import type { Counter, Histogram, Registry } from 'prom-client';
 import type { HeartbeatServer } from '../server/server.js';
 import type { Session } from '../server/session.js';
 import { type DeathReport, isGoodbye } from '../session/death.js';
+import { loadOptional } from './optional.js';
 
-export interface InstrumentOptions {
-  /** The registry to register the metrics in. Default: a new Registry, returned. */
-  registry?: Registry;
+/**
+ * What lifeline needs of a Prometheus registry; a prom-client `Registry` is one. Declared here, not imported
+ * from prom-client, so that lifeline's types compile for users who never install prom-client.
+ */
+export interface MetricsRegistry {
+  /** The Content-Type of the text that metrics() returns. */
+  readonly contentType: string;
+  /** Every metric of the registry in Prometheus' text exposition format. */
+  metrics(): Promise<string>;
+}
+
+export interface InstrumentOptions<R extends MetricsRegistry = MetricsRegistry> {
+  /** The prom-client Registry to register the metrics in. Default: a new Registry, returned. */
+  registry?: R;
   /** Prefix of every metric name. Default 'lifeline_'. */
   prefix?: string;
 }
@@ -47,10 +58,11 @@ let promClient: PromClient | undefined;
 
 /**
  * prom-client, loaded on first use: importing lifeline must not cost a process that never instruments a
- * server the ~10 MB of resident memory prom-client takes (measured: bench/README, "fixed costs").
+ * server the ~10 MB of resident memory prom-client takes (measured: bench/README, "fixed costs"), and it is
+ * an optional peer dependency: a clear error names it when it is not installed.
  */
 function prom(): PromClient {
-  promClient ??= createRequire(import.meta.url)('prom-client') as PromClient;
+  promClient ??= loadOptional<PromClient>('prom-client');
   return promClient;
 }
 
@@ -61,10 +73,17 @@ function prom(): PromClient {
  *
  * Note: a server measures a round trip only when it sends a PING itself, which on a healthy link it does
  * not (the client pings). Use probeRtt() to sample RTTs from the server's side.
+ *
+ * Needs prom-client installed (an optional peer dependency); throws LIFELINE_UNSUPPORTED naming it if not.
+ * The registry returned is typed as the one passed, or as MetricsRegistry (a prom-client Registry at run time).
  */
-export function instrument(server: HeartbeatServer, options: InstrumentOptions = {}): Registry {
+export function instrument<R extends MetricsRegistry = MetricsRegistry>(
+  server: HeartbeatServer,
+  options: InstrumentOptions<R> = {},
+): R {
   const { Registry } = prom();
-  const registry = options.registry ?? new Registry();
+  const given: MetricsRegistry | undefined = options.registry;
+  const registry = given ?? new Registry();
   if (!(registry instanceof Registry))
     throw new TypeError('instrument(): registry must be a prom-client Registry');
   let m = byRegistry.get(registry);
@@ -72,7 +91,9 @@ export function instrument(server: HeartbeatServer, options: InstrumentOptions =
     m = createInstruments(registry, options.prefix ?? 'lifeline_');
     byRegistry.set(registry, m);
   }
-  if (m.servers.has(server)) return registry;
+  // R is the type of the registry passed, or MetricsRegistry, which a prom-client Registry is.
+  const typed = registry as unknown as R;
+  if (m.servers.has(server)) return typed;
   m.servers.add(server);
   const metrics = m;
   for (const session of server.sessions.values()) watchSession(session, metrics);
@@ -85,7 +106,7 @@ export function instrument(server: HeartbeatServer, options: InstrumentOptions =
     countGoaway(report, metrics);
   });
   server.on('close', () => metrics.servers.delete(server));
-  return registry;
+  return typed;
 }
 
 function watchSession(session: Session, m: Instruments): void {
@@ -170,7 +191,8 @@ function createInstruments(registry: Registry, p: string): Instruments {
     collect() {
       const counts = { open: 0, detached: 0 };
       for (const server of m.servers)
-        for (const s of server.sessions.values()) if (s.state !== 'closed') counts[s.state]++;
+        for (const s of server.sessions.values())
+          if (s.state === 'open' || s.state === 'detached') counts[s.state]++;
       this.set({ state: 'open' }, counts.open);
       this.set({ state: 'detached' }, counts.detached);
     },
