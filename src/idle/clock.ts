@@ -49,41 +49,43 @@ export function validateIdleOptions(options: IdleOptions): Required<IdleOptions>
 }
 
 export class IdleClock {
-  #lastReadAt: number;
-  #lastWriteAt: number;
+  // TypeScript's `private`, not #fields: a `#private` in the emitted .d.ts fails to compile for users whose
+  // tsconfig targets ES5 (tsc's default).
+  private readAt: number;
+  private writeAt: number;
   /** Per kind, in KINDS order: the period (0 = off), when to look next, and whether the next event is a first. */
-  readonly #periods: number[];
-  readonly #dueAt: number[];
-  readonly #first = [true, true, true];
+  private readonly periods: number[];
+  private readonly dueAt: number[];
+  private readonly first = [true, true, true];
 
   constructor(options: IdleOptions, now: number) {
     const o = validateIdleOptions(options);
-    this.#periods = [o.readerIdle, o.writerIdle, o.allIdle];
-    this.#dueAt = this.#periods.map((p) => (p > 0 ? now + p : Number.POSITIVE_INFINITY));
-    this.#lastReadAt = now;
-    this.#lastWriteAt = now;
+    this.periods = [o.readerIdle, o.writerIdle, o.allIdle];
+    this.dueAt = this.periods.map((p) => (p > 0 ? now + p : Number.POSITIVE_INFINITY));
+    this.readAt = now;
+    this.writeAt = now;
   }
 
   get lastReadAt(): number {
-    return this.#lastReadAt;
+    return this.readAt;
   }
 
   get lastWriteAt(): number {
-    return this.#lastWriteAt;
+    return this.writeAt;
   }
 
   /** Something was read at `now`. Hot path: assignments only (the next poll reschedules, as in Netty). */
   read(now: number): void {
-    this.#lastReadAt = now;
-    this.#first[0] = true;
-    this.#first[2] = true;
+    this.readAt = now;
+    this.first[0] = true;
+    this.first[2] = true;
   }
 
   /** Something was written at `now`. */
   wrote(now: number): void {
-    this.#lastWriteAt = now;
-    this.#first[1] = true;
-    this.#first[2] = true;
+    this.writeAt = now;
+    this.first[1] = true;
+    this.first[2] = true;
   }
 
   /**
@@ -94,16 +96,16 @@ export class IdleClock {
   poll(now: number): IdleEvent[] {
     const events: IdleEvent[] = [];
     for (let i = 0; i < KINDS.length; i++) {
-      const period = this.#periods[i]!;
-      if (period === 0 || now < this.#dueAt[i]!) continue;
-      const lastAt = this.#lastAt(i);
+      const period = this.periods[i]!;
+      if (period === 0 || now < this.dueAt[i]!) continue;
+      const lastAt = this.lastAt(i);
       // Compared as an instant (not now - lastAt >= period) so that dueAt = lastAt + period is always enough.
       if (now >= lastAt + period) {
-        events.push({ kind: KINDS[i]!, idleMs: now - lastAt, first: this.#first[i]! });
-        this.#first[i] = false;
-        this.#dueAt[i] = now + period;
+        events.push({ kind: KINDS[i]!, idleMs: now - lastAt, first: this.first[i]! });
+        this.first[i] = false;
+        this.dueAt[i] = now + period;
       } else {
-        this.#dueAt[i] = lastAt + period;
+        this.dueAt[i] = lastAt + period;
       }
     }
     return events;
@@ -111,12 +113,12 @@ export class IdleClock {
 
   /** When the next event could be due (a poll before then returns nothing). */
   nextCheckAt(): number {
-    return Math.min(this.#dueAt[0]!, this.#dueAt[1]!, this.#dueAt[2]!);
+    return Math.min(this.dueAt[0]!, this.dueAt[1]!, this.dueAt[2]!);
   }
 
-  #lastAt(i: number): number {
-    if (i === 0) return this.#lastReadAt;
-    if (i === 1) return this.#lastWriteAt;
-    return Math.max(this.#lastReadAt, this.#lastWriteAt);
+  private lastAt(i: number): number {
+    if (i === 0) return this.readAt;
+    if (i === 1) return this.writeAt;
+    return Math.max(this.readAt, this.writeAt);
   }
 }

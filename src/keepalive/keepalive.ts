@@ -1,8 +1,8 @@
 // setKeepAlive/getKeepAlive: apply the options to the kernel and report what the kernel holds, never what
 // was asked. Uses Node's own socket.setKeepAlive where it takes interval and count, koffi for the rest.
 // Must never be a silent no-op: what cannot be set or read is an error naming the option.
-import type net from 'node:net';
-import type tls from 'node:tls';
+import type * as net from 'node:net';
+import type * as tls from 'node:tls';
 import { UnsupportedError } from '../errors.js';
 import { type Ffi, getInt, requireFfi, setInt } from './ffi.js';
 import { nativeKeepAlive, noteFallback } from './native.js';

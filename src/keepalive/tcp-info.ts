@@ -1,6 +1,6 @@
 // The kernel's own view of a connection (Linux TCP_INFO): what the heartbeat layer uses to tell a hung
 // peer program from a dead network. Reads only, never throws for a socket that is gone: undefined instead.
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { endianness } from 'node:os';
 import { TCP_STATES } from './constants.js';
 import { ffi, readTcpInfo, TCP_INFO_BUFFER } from './ffi.js';

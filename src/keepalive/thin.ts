@@ -3,7 +3,7 @@
 // 0.2 + 0.4 + 0.8 + 1.6 s after four losses in a row — long enough to look like a dead peer. With linear
 // timeouts Linux retransmits a thin stream every RTO (at least 200 ms) for up to 6 tries before backing off
 // (Documentation/networking/ip-sysctl.rst, tcp_thin_linear_timeouts), so loss costs ~0.2 s per try instead.
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { getInt, requireFfi, setInt } from './ffi.js';
 import { assertSocket, noFdError, socketFd, tcpOwner } from './socket.js';
 
