@@ -2,11 +2,54 @@
 // TypeError/RangeError thrown at once; everything else a user may branch on is a LifelineError with a
 // `code` that never changes once released. Messages say what happened, to what, and what to do.
 
-export class LifelineError extends Error {
-  /** Stable, searchable code, always starting with LIFELINE_. */
-  readonly code: string;
+import type { GoawayName } from './protocol/constants.js';
 
-  constructor(code: string, message: string, options?: ErrorOptions) {
+/**
+ * Every code a LifelineError may carry. Stable once released: users branch on them and search for them.
+ * - API misuse that is not a TypeError/RangeError: LIFELINE_CLOSED (send after close), LIFELINE_BUFFER_FULL
+ *   (the replay buffer is full: wait for 'drain'), LIFELINE_SEQ_EXHAUSTED;
+ * - the kernel layer: LIFELINE_SOCKOPT_FAILED, LIFELINE_UNSUPPORTED, LIFELINE_SOCKET_CLOSED,
+ *   LIFELINE_SOCKET_NOT_CONNECTED;
+ * - a client's connection: LIFELINE_CONNECT_TIMEOUT, LIFELINE_HANDSHAKE_TIMEOUT, LIFELINE_CONNECTION_LOST,
+ *   LIFELINE_NOT_LIFELINE (the server does not speak lifeline), LIFELINE_BAD_WELCOME (the server dictated
+ *   a heartbeat this client cannot keep), and one code per GOAWAY the server ended it with (GOAWAY_ERRORS).
+ */
+export type LifelineErrorCode =
+  | 'LIFELINE_CLOSED'
+  | 'LIFELINE_BUFFER_FULL'
+  | 'LIFELINE_SEQ_EXHAUSTED'
+  | 'LIFELINE_SOCKOPT_FAILED'
+  | 'LIFELINE_UNSUPPORTED'
+  | 'LIFELINE_SOCKET_CLOSED'
+  | 'LIFELINE_SOCKET_NOT_CONNECTED'
+  | 'LIFELINE_CONNECT_TIMEOUT'
+  | 'LIFELINE_HANDSHAKE_TIMEOUT'
+  | 'LIFELINE_CONNECTION_LOST'
+  | 'LIFELINE_NOT_LIFELINE'
+  | 'LIFELINE_BAD_WELCOME'
+  | (typeof GOAWAY_ERRORS)[GoawayName];
+
+/** The error code a client reports when the server ends a connection with each GOAWAY code: one table. */
+export const GOAWAY_ERRORS = {
+  normal: 'LIFELINE_GOAWAY_NORMAL',
+  'protocol-error': 'LIFELINE_PROTOCOL_ERROR',
+  'frame-too-large': 'LIFELINE_FRAME_TOO_LARGE',
+  'too-many-pings': 'LIFELINE_TOO_MANY_PINGS',
+  'auth-failed': 'LIFELINE_AUTH_FAILED',
+  'unsupported-version': 'LIFELINE_UNSUPPORTED_VERSION',
+  'server-shutdown': 'LIFELINE_SERVER_SHUTDOWN',
+  'handshake-timeout': 'LIFELINE_HANDSHAKE_TIMEOUT',
+  'resume-refused': 'LIFELINE_RESUME_REFUSED',
+  'too-many-sessions': 'LIFELINE_TOO_MANY_SESSIONS',
+  'buffer-full': 'LIFELINE_PEER_BUFFER_FULL',
+  'internal-error': 'LIFELINE_SERVER_ERROR',
+} as const satisfies Record<GoawayName, `LIFELINE_${string}`>;
+
+export class LifelineError extends Error {
+  /** Stable, searchable code, always starting with LIFELINE_ (see LifelineErrorCode). */
+  readonly code: LifelineErrorCode;
+
+  constructor(code: LifelineErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'LifelineError';
     this.code = code;
@@ -31,6 +74,20 @@ export class UnsupportedError extends LifelineError {
   constructor(message: string, options?: ErrorOptions) {
     super('LIFELINE_UNSUPPORTED', message, options);
     this.name = 'UnsupportedError';
+  }
+}
+
+/**
+ * The server ended the connection with a GOAWAY: `goaway` names its code (auth-failed, too-many-sessions,
+ * server-shutdown...), `code` is the matching LIFELINE_ code of GOAWAY_ERRORS.
+ */
+export class GoawayError extends LifelineError {
+  readonly goaway: GoawayName;
+
+  constructor(goaway: GoawayName, message: string, options?: ErrorOptions) {
+    super(GOAWAY_ERRORS[goaway], message, options);
+    this.name = 'GoawayError';
+    this.goaway = goaway;
   }
 }
 

@@ -1,14 +1,25 @@
 // connect: dials, says HELLO, and keeps the session alive across connections — on a death it reconnects
 // with backoff and resumes the session (token + last sequence received) so that nothing is lost or
-// duplicated. The per-connection work (frames, PINGs, death) belongs to the Transport.
+// duplicated. The per-connection work (frames, PINGs, death) belongs to the Transport. Its life is one
+// state machine (CLIENT_TRANSITIONS), each state with its own data; every change goes through move().
 import net from 'node:net';
 import tls from 'node:tls';
-import { checkOption, LifelineError } from '../errors.js';
+import { checkOption, GoawayError, LifelineError } from '../errors.js';
 import { deriveKeepAlive, type KeepAliveOptions, setKeepAlive } from '../keepalive/index.js';
 import type { Frame, WelcomeFrame } from '../protocol/frames.js';
-import { type DeathReport, isGoodbye } from '../session/death.js';
+import { type Clock, systemClock, type Timer } from '../session/clock.js';
+import { type DeathReport, endsSession, isGoodbye } from '../session/death.js';
 import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
-import { type HeartbeatOptions, type ResolvedHeartbeat, resolveHeartbeat } from '../session/options.js';
+import { step, type Transitions } from '../session/machine.js';
+import {
+  feasibleTimeout,
+  type HeartbeatOptions,
+  largestInterval,
+  MAX_DURATION,
+  MIN_INTERVAL,
+  type ResolvedHeartbeat,
+  resolveHeartbeat,
+} from '../session/options.js';
 import { Transport } from '../session/transport.js';
 import { type BackoffOptions, backoffDelay, validateBackoff } from './backoff.js';
 
@@ -44,6 +55,14 @@ export interface ClientOptions extends HeartbeatOptions, EndpointOptions {
   linearTimeouts?: boolean;
   /** Kernel keepalive and TCP_USER_TIMEOUT. Default: derived from the agreed heartbeat; false: untouched. */
   keepAlive?: KeepAliveOptions | false;
+  /**
+   * Opens the connection instead of net.connect / tls.connect (as http.request's `createConnection`): a
+   * socket through a proxy, over a Unix socket, or an in-memory pair. The client waits for its 'connect'
+   * event; `tls`, `localAddress` and `family` are then the function's business.
+   */
+  createConnection?: (options: { host: string; port: number }) => net.Socket;
+  /** @internal Time and timers (Node's by default); the simulated network of the tests passes its own. */
+  clock?: Clock;
 }
 
 export const CLIENT_DEFAULTS = {
@@ -52,19 +71,48 @@ export const CLIENT_DEFAULTS = {
   host: 'localhost',
 } as const;
 
-/** GOAWAY codes after which reconnecting cannot help: no retry storm. */
-const FINAL_GOAWAY = new Set([
-  'auth-failed',
-  'unsupported-version',
-  'normal',
-  'protocol-error',
-  'frame-too-large',
-]);
+/**
+ * - `idle`: created, about to dial; `connecting`: TCP (and TLS) connect under way; `handshaking`: HELLO
+ *   sent, waiting for WELCOME; `open`: the session is up; `waiting`: the backoff before the next attempt;
+ * - `closing`: close() said GOAWAY and waits for the connection to end; `closed`: over, 'close' emitted.
+ */
+export type ClientState = 'idle' | 'connecting' | 'handshaking' | 'open' | 'waiting' | 'closing' | 'closed';
+
+const CLIENT_TRANSITIONS: Transitions<ClientState> = {
+  idle: ['connecting', 'closed'],
+  connecting: ['handshaking', 'waiting', 'closed'],
+  handshaking: ['open', 'waiting', 'closing', 'closed'],
+  open: ['waiting', 'closing', 'closed'],
+  waiting: ['connecting', 'closed'],
+  closing: ['closed'],
+  closed: [],
+};
+
+/** Each state with what it holds. */
+type Link =
+  | { state: 'idle' | 'closed' }
+  | { state: 'connecting'; socket: net.Socket; timer: Timer }
+  | { state: 'handshaking' | 'open' | 'closing'; transport: Transport }
+  | { state: 'waiting'; timer: Timer };
+
+/** What the 'reconnecting' event says: the attempt to come, after how long, and why the last one failed. */
+export interface ReconnectingInfo {
+  attempt: number;
+  delayMs: number;
+  /**
+   * What ended the previous attempt or connection: a socket error (`code` ECONNREFUSED, ENOTFOUND,
+   * ETIMEDOUT...), or a LifelineError (LIFELINE_CONNECTION_LOST, LIFELINE_NOT_LIFELINE, a GoawayError...).
+   */
+  error: Error & { code?: string };
+}
 
 export class HeartbeatClient extends Endpoint {
   /** Session id from the server's WELCOME (undefined before the first handshake). */
   sessionId: string | undefined;
-  /** Heartbeat interval and timeout agreed with the server, ms. */
+  /**
+   * Heartbeat interval and timeout in force, ms: the server's, within this client's bounds (see
+   * acceptWelcome).
+   */
   interval: number | undefined;
   timeout: number | undefined;
   private readonly options: ClientOptions;
@@ -72,20 +120,19 @@ export class HeartbeatClient extends Endpoint {
   private readonly backoff: ReturnType<typeof validateBackoff> | undefined;
   private readonly connectTimeout: number;
   private readonly handshakeTimeout: number;
+  private readonly clock: Clock;
   private token: Buffer = Buffer.alloc(0);
   private attempt = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private dialing: net.Socket | undefined;
-  /** The connection between TCP connect and WELCOME (this.transport is set only once WELCOME arrived). */
-  private handshaking: Transport | undefined;
-  private closing = false;
-  private closed = false;
+  private link: Link = { state: 'idle' };
 
   constructor(options: ClientOptions) {
     super(requireObject(options));
     checkOption('port', options.port, 1, 65535);
+    if (options.createConnection !== undefined && typeof options.createConnection !== 'function')
+      throw new TypeError('createConnection must be a function returning a net.Socket');
     this.options = options;
     this.heartbeat = resolveHeartbeat(options);
+    this.clock = options.clock ?? systemClock;
     const reconnect = options.reconnect ?? true;
     this.backoff = reconnect === false ? undefined : validateBackoff(reconnect === true ? {} : reconnect);
     this.connectTimeout = checkOption(
@@ -105,41 +152,55 @@ export class HeartbeatClient extends Endpoint {
     process.nextTick(() => this.dial());
   }
 
-  /** Says GOAWAY normal, lets written data flush, and ends the client: no reconnect. Emits 'close'. */
+  /** Where the client is in its life (see ClientState). */
+  get state(): ClientState {
+    return this.link.state;
+  }
+
+  /**
+   * Says GOAWAY normal, lets written data flush, and ends the client: no reconnect. Messages the server
+   * never acknowledged are reported 'unconfirmed', then 'close' is emitted.
+   */
   close(): void {
-    if (this.closing || this.closed) return;
-    this.closing = true;
-    this.ended = true;
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-    this.dialing?.destroy();
-    const transport = this.transport ?? this.handshaking;
-    if (transport !== undefined && !transport.closed) {
-      transport.goaway('normal', 'client closed', this.receivedSeq, {
-        cause: 'local',
-        silentMs: 0,
-        goaway: 'normal',
-      });
-    } else {
-      this.finish();
-    }
+    this.transact(() => {
+      const link = this.link;
+      this.ended = true;
+      switch (link.state) {
+        case 'closing':
+        case 'closed':
+          return;
+        case 'connecting':
+          this.clock.clearTimeout(link.timer);
+          link.socket.destroy();
+          return this.finish();
+        case 'handshaking':
+        case 'open':
+          if (link.transport.closed) return this.finish();
+          this.move({ state: 'closing', transport: link.transport });
+          link.transport.goaway('normal', 'client closed', this.receivedSeq, {
+            cause: 'local',
+            silentMs: 0,
+            goaway: 'normal',
+          });
+          return;
+        default:
+          return this.finish();
+      }
+    });
+  }
+
+  private move(link: Link): void {
+    step('HeartbeatClient', CLIENT_TRANSITIONS, this.link.state, link.state);
+    if (this.link.state === 'waiting') this.clock.clearTimeout((this.link as { timer: Timer }).timer);
+    this.link = link;
   }
 
   private dial(): void {
-    if (this.closing) return;
+    if (this.link.state !== 'idle' && this.link.state !== 'waiting') return;
     const o = this.options;
     const host = o.host ?? CLIENT_DEFAULTS.host;
-    const base: net.TcpNetConnectOpts = { host, port: o.port };
-    if (o.localAddress !== undefined) base.localAddress = o.localAddress;
-    if (o.family !== undefined) base.family = o.family;
-    const socket = o.tls
-      ? tls.connect({
-          ...base,
-          ...(o.tls === true ? {} : o.tls),
-          ...(net.isIP(host) ? {} : { servername: host }),
-        })
-      : net.connect(base);
-    this.dialing = socket;
-    const timer = setTimeout(() => {
+    const socket = o.createConnection ? o.createConnection({ host, port: o.port }) : this.open(host, o.port);
+    const timer = this.clock.setTimeout(() => {
       socket.destroy(
         new LifelineError(
           'LIFELINE_CONNECT_TIMEOUT',
@@ -148,22 +209,36 @@ export class HeartbeatClient extends Endpoint {
       );
     }, this.connectTimeout);
     timer.unref();
+    this.move({ state: 'connecting', socket, timer });
     const onFail = (err: Error) => {
-      clearTimeout(timer);
-      this.dialing = undefined;
-      this.attemptFailed(err);
+      this.clock.clearTimeout(timer);
+      if (this.link.state === 'connecting' && this.link.socket === socket)
+        this.transact(() => this.attemptFailed(err));
     };
     socket.once('error', onFail);
-    socket.once(o.tls ? 'secureConnect' : 'connect', () => {
-      clearTimeout(timer);
+    socket.once(o.tls && !o.createConnection ? 'secureConnect' : 'connect', () => {
+      this.clock.clearTimeout(timer);
       socket.off('error', onFail);
-      this.dialing = undefined;
-      if (this.closing) {
+      if (this.link.state !== 'connecting' || this.link.socket !== socket) {
         socket.destroy();
         return;
       }
       this.handshake(socket);
     });
+  }
+
+  private open(host: string, port: number): net.Socket {
+    const o = this.options;
+    const base: net.TcpNetConnectOpts = { host, port };
+    if (o.localAddress !== undefined) base.localAddress = o.localAddress;
+    if (o.family !== undefined) base.family = o.family;
+    return o.tls
+      ? tls.connect({
+          ...base,
+          ...(o.tls === true ? {} : o.tls),
+          ...(net.isIP(host) ? {} : { servername: host }),
+        })
+      : net.connect(base);
   }
 
   private handshake(socket: net.Socket): void {
@@ -174,8 +249,9 @@ export class HeartbeatClient extends Endpoint {
       handshakeTimeout: this.handshakeTimeout,
       keepAlive: this.options.keepAlive ?? deriveKeepAlive(hb),
       linearTimeouts: this.options.linearTimeouts !== false,
+      clock: this.clock,
     });
-    this.handshaking = transport;
+    this.move({ state: 'handshaking', transport });
     const credentials = this.options.credentials;
     transport.writeOpening({
       type: 'hello',
@@ -188,36 +264,48 @@ export class HeartbeatClient extends Endpoint {
     });
   }
 
+  /** @internal WELCOME (or a frame that has no business here) */
   protected onControlFrame(frame: Frame, transport: Transport): void {
-    if (frame.type !== 'welcome' || transport.opened) {
+    if (frame.type !== 'welcome' || this.link.state !== 'handshaking' || this.link.transport !== transport) {
       transport.violation(`unexpected ${frame.type.toUpperCase()} from the server`);
       return;
     }
-    this.welcomed(frame, transport);
+    const agreed = acceptWelcome(frame);
+    if (typeof agreed === 'string') {
+      transport.violation(agreed);
+      return;
+    }
+    const resumedFrom = frame.resumed ? frame.lastReceived : 0;
+    const why = frame.resumed ? this.checkPeerReceived(resumedFrom) : undefined;
+    if (why !== undefined) {
+      transport.violation(why);
+      return;
+    }
+    this.transact(() => this.welcomed(frame, agreed, transport));
   }
 
-  private welcomed(welcome: WelcomeFrame, transport: Transport): void {
-    this.handshaking = undefined;
+  private welcomed(welcome: WelcomeFrame, agreed: Agreed, transport: Transport): void {
     const hadSession = this.token.length > 0;
     if (hadSession && !welcome.resumed) {
       // The server no longer knows our session: start afresh. Messages that were written to an old
       // connection may or may not have arrived — the application is told; those never written go out now.
       this.restartSession();
     }
+    this.move({ state: 'open', transport });
     this.token = welcome.token;
     this.sessionId = welcome.sessionId;
-    this.interval = welcome.interval;
-    this.timeout = welcome.timeout;
+    this.interval = agreed.interval;
+    this.timeout = agreed.timeout;
     this.attempt = 0;
     this.ackedSeq = this.receivedSeq;
     this.peerMaxFrame = welcome.maxFrame;
-    if (this.options.keepAlive === undefined && welcome.timeout !== this.heartbeat.timeout) {
-      // The kernel layer follows the heartbeat the server dictated, not the one this side proposed.
-      applyDerivedKeepAlive(transport.socket, welcome);
+    if (this.options.keepAlive === undefined && agreed.timeout !== this.heartbeat.timeout) {
+      // The kernel layer follows the heartbeat in force, not the one this side proposed.
+      applyDerivedKeepAlive(transport.socket, agreed);
     }
     transport.open({
-      interval: welcome.interval,
-      timeout: welcome.timeout,
+      interval: agreed.interval,
+      timeout: agreed.timeout,
       detector: this.heartbeat.detector,
       phiThreshold: this.heartbeat.phiThreshold,
       maxPingsPerInterval: this.heartbeat.maxPingsPerInterval,
@@ -225,38 +313,38 @@ export class HeartbeatClient extends Endpoint {
     });
     this.attach(transport, welcome.resumed ? welcome.lastReceived : 0);
     const s = transport.socket;
-    this.emit('connected', {
+    this.announce('connected', {
       local: `${s.localAddress}:${s.localPort}`,
       remote: `${s.remoteAddress}:${s.remotePort}`,
       sessionId: welcome.sessionId,
       resumed: welcome.resumed,
-      interval: welcome.interval,
-      timeout: welcome.timeout,
+      interval: agreed.interval,
+      timeout: agreed.timeout,
     });
-    if (welcome.resumed) this.emit('resumed');
+    if (welcome.resumed) this.announce('resumed');
   }
 
+  /** @internal the connection ended (called by the Transport) */
   onEnd(report: DeathReport, transport: Transport): void {
-    if (this.handshaking === transport) this.handshaking = undefined;
-    this.detach(transport);
-    const wasOpen = transport.opened;
-    if (wasOpen) this.lastEnd = report;
-    if (this.closing) return this.finish();
-    if (wasOpen && !isGoodbye(report)) this.emit('dead', report);
-    // A GOAWAY names its reason in the error code (LIFELINE_AUTH_FAILED, LIFELINE_TOO_MANY_SESSIONS...).
-    const err =
-      report.cause === 'goaway'
-        ? new LifelineError(goawayErrorCode(report.goaway), `the server said GOAWAY ${report.detail}`)
-        : new LifelineError('LIFELINE_CONNECTION_LOST', report.detail ?? report.cause);
-    if (report.cause === 'goaway' && FINAL_GOAWAY.has(report.goaway ?? '')) {
-      if (report.goaway !== 'normal') this.fail(err);
-      return this.finish();
-    }
-    this.attemptFailed(err);
+    const link = this.link;
+    if (!('transport' in link) || link.transport !== transport) return; // not the current connection
+    this.transact(() => {
+      this.detach(transport);
+      const wasOpen = transport.opened;
+      if (wasOpen) this.lastEnd = report;
+      if (link.state === 'closing') return this.finish();
+      if (wasOpen && !isGoodbye(report)) this.announce('dead', report);
+      const err = attemptError(report, wasOpen);
+      if (endsSession(report)) {
+        // Retrying cannot help (a goodbye, refused credentials, a broken protocol): no retry storm.
+        if (!isGoodbye(report)) this.fail(err);
+        return this.finish();
+      }
+      this.attemptFailed(err);
+    });
   }
 
   private attemptFailed(err: Error): void {
-    if (this.closing) return this.finish();
     this.attempt++;
     const b = this.backoff;
     if (b === undefined || this.attempt > b.maxAttempts || isCertificateError(err)) {
@@ -265,22 +353,61 @@ export class HeartbeatClient extends Endpoint {
       return this.finish();
     }
     const delayMs = Math.round(backoffDelay(this.attempt, b));
-    this.emit('reconnecting', { attempt: this.attempt, delayMs });
-    this.retryTimer = setTimeout(() => this.dial(), delayMs);
+    const timer = this.clock.setTimeout(() => this.dial(), delayMs);
+    this.move({ state: 'waiting', timer });
+    this.announce('reconnecting', { attempt: this.attempt, delayMs, error: err });
   }
 
   private fail(err: Error): void {
-    if (this.listenerCount('error') > 0) this.emit('error', err);
+    if (this.listenerCount('error') > 0) this.announce('error', err);
   }
 
   private finish(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.link.state === 'closed') return;
+    this.move({ state: 'closed' });
     this.ended = true;
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.reportUnconfirmed();
-    this.emit('close');
+    this.announce('close');
   }
+}
+
+/** The heartbeat a client keeps: the WELCOME's, within what this client can keep. */
+interface Agreed {
+  interval: number;
+  timeout: number;
+}
+
+/**
+ * Checks the heartbeat a server dictates before anything is applied. An interval below MIN_INTERVAL (a PING
+ * storm) or a timeout too short for any interval is refused (a string says why: GOAWAY protocol-error, and
+ * the client ends with LIFELINE_BAD_WELCOME, no retry). Longer values are brought within what this client
+ * can keep: the timeout to Node's largest timer (MAX_DURATION), and the interval so that the pair leaves
+ * room for a PING's answer (feasibleTimeout) — the client then PINGs more often than asked, which costs the
+ * server nothing it did not allow.
+ */
+export function acceptWelcome(welcome: Pick<WelcomeFrame, 'interval' | 'timeout'>): Agreed | string {
+  if (welcome.interval < MIN_INTERVAL)
+    return `WELCOME interval ${welcome.interval} ms is below the minimum of ${MIN_INTERVAL} ms`;
+  const timeout = Math.min(welcome.timeout, MAX_DURATION);
+  if (timeout < feasibleTimeout(MIN_INTERVAL))
+    return `WELCOME timeout ${welcome.timeout} ms is below the minimum of ${feasibleTimeout(MIN_INTERVAL)} ms`;
+  return { interval: Math.max(MIN_INTERVAL, Math.min(welcome.interval, largestInterval(timeout))), timeout };
+}
+
+/** What ended an attempt or a connection, as the error the application sees ('reconnecting', 'error'). */
+function attemptError(report: DeathReport, wasOpen: boolean): LifelineError {
+  if (report.cause === 'goaway' && report.goaway !== undefined)
+    return new GoawayError(report.goaway, `the server said GOAWAY ${report.detail ?? report.goaway}`);
+  if (!wasOpen && report.cause === 'protocol-error') {
+    const bad = report.detail?.startsWith('WELCOME ') === true;
+    return new LifelineError(
+      bad ? 'LIFELINE_BAD_WELCOME' : 'LIFELINE_NOT_LIFELINE',
+      bad ? `the server's ${report.detail}` : `the server does not speak lifeline: ${report.detail ?? ''}`,
+    );
+  }
+  if (!wasOpen && report.cause === 'handshake-timeout')
+    return new LifelineError('LIFELINE_HANDSHAKE_TIMEOUT', report.detail ?? 'no WELCOME in time');
+  return new LifelineError('LIFELINE_CONNECTION_LOST', report.detail ?? report.cause);
 }
 
 function applyDerivedKeepAlive(socket: net.Socket, agreed: { interval: number; timeout: number }): void {
@@ -289,10 +416,6 @@ function applyDerivedKeepAlive(socket: net.Socket, agreed: { interval: number; t
   } catch {
     // Already reported once when the connection's kernel options were first applied.
   }
-}
-
-function goawayErrorCode(name: string | undefined): string {
-  return `LIFELINE_${(name ?? 'goaway').toUpperCase().replaceAll('-', '_')}`;
 }
 
 function requireObject(options: ClientOptions): ClientOptions {

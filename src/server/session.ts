@@ -1,21 +1,36 @@
 // The server's side of one client session: an Endpoint that outlives its connections for the resume
-// window, bound to the identity that authenticated it. Created and owned by HeartbeatServer only.
-import { performance } from 'node:perf_hooks';
+// window, bound to the identity that authenticated it. Created and owned by the server's registry only.
+// Its life is one state machine (SESSION_TRANSITIONS); every change goes through move(), inside a transition.
 import type { Frame } from '../protocol/frames.js';
-import { type DeathReport, isGoodbye } from '../session/death.js';
+import type { Clock, Timer } from '../session/clock.js';
+import { type DeathReport, endsSession, isGoodbye } from '../session/death.js';
 import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
+import { step, type Transitions } from '../session/machine.js';
 import { Outbox } from '../session/outbox.js';
 import type { LivenessParams, Transport } from '../session/transport.js';
-import { type RecordedState, type SessionRecord, sameRecordedState } from './store.js';
+import type { RecordedState, SessionRecord } from './store.js';
 
-export type SessionState = 'open' | 'detached' | 'closed';
+/**
+ * - `open`: a connection is attached;
+ * - `detached`: its connection died, and it waits (resumeWindow) for its client to resume it;
+ * - `closing`: close() (or the server's shutdown) said GOAWAY and waits for the connection to end;
+ * - `closed`: over; 'close' was its last event.
+ */
+export type SessionState = 'open' | 'detached' | 'closing' | 'closed';
+
+const SESSION_TRANSITIONS: Transitions<SessionState> = {
+  open: ['open', 'detached', 'closing', 'closed'],
+  detached: ['open', 'closed'],
+  closing: ['closed'],
+  closed: [],
+};
 
 /**
  * Why a session ended here, which decides what becomes of its record in the store: 'ended' (closed, or a
  * final death) forgets it; 'expired' (the resume window passed) and 'shutdown' (the server closed while
  * the session waited to be resumed) leave it to its time to live, so that a fleet's other servers may still
  * resume it; 'moved' means it continued on another server, which owns the record now. After 'shutdown' and
- * 'moved' the session lives on in its record, so nothing is reported unconfirmed.
+ * 'moved' the session lives on in its record, so what the record carries is not reported unconfirmed.
  */
 export type SessionEnding = 'ended' | 'expired' | 'shutdown' | 'moved';
 
@@ -24,6 +39,15 @@ export interface SessionOwner {
   /** The connection died and the session now waits for its client to resume it. */
   sessionDetached(session: Session): void;
   sessionClosed(session: Session, ending: SessionEnding): void;
+}
+
+export interface SessionInit {
+  id: string;
+  identity: string;
+  token: string;
+  params: LivenessParams;
+  resumeWindow: number;
+  clock: Clock;
 }
 
 export class Session extends Endpoint {
@@ -36,21 +60,28 @@ export class Session extends Endpoint {
   remoteAddress: string | undefined;
   remotePort: number | undefined;
   /** Monotonic time (ms) the session was established. */
-  readonly createdAt = performance.now();
+  readonly createdAt: number;
   /** How many times this session was resumed on a new connection. */
   resumes = 0;
-  /** @internal the server emitted 'session' for it (once, even across resumes) */
-  announced = false;
+  /** The session's version (see SessionRecord.epoch): one more each time it continues on a new connection. */
+  epoch = 1;
+  private status: SessionState = 'open';
+  /** What to do once a closing connection has ended: end the session, or hand it over to the store. */
+  private ending: 'ended' | 'shutdown' = 'ended';
+  /**
+   * nextSeq of the last record this session was saved or restored from: messages from it on were sent
+   * after, and no record carries them.
+   */
+  private recordedNextSeq = 1;
+  private expiry: Timer | undefined;
   private readonly params: LivenessParams;
   private readonly resumeWindow: number;
-  private status: SessionState = 'open';
-  /** close() ('close') or handOver() ('handover') was called: what to do once the connection has ended. */
-  private closing: false | 'close' | 'handover' = false;
-  private expiry: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
 
+  /** @internal created by the server's registry, new or continued from a stored record */
   constructor(
     private readonly owner: SessionOwner,
-    init: { id: string; identity: string; token: string; params: LivenessParams; resumeWindow: number },
+    init: SessionInit,
     options: EndpointOptions,
     record?: SessionRecord,
   ) {
@@ -60,12 +91,16 @@ export class Session extends Endpoint {
       this.receivedSeq = record.receivedSeq;
       this.outbox = Outbox.restore(record.nextSeq, record.unacked);
       this.writtenSeq = record.nextSeq - 1;
+      this.epoch = record.epoch;
+      this.recordedNextSeq = record.nextSeq;
     }
     this.id = init.id;
     this.identity = init.identity;
     this.token = init.token;
     this.params = init.params;
     this.resumeWindow = init.resumeWindow;
+    this.clock = init.clock;
+    this.createdAt = init.clock.now();
   }
 
   /** Heartbeat interval agreed for this session, ms. */
@@ -84,8 +119,10 @@ export class Session extends Endpoint {
 
   /** What a store keeps while the session waits to be resumed. */
   toRecord(): SessionRecord {
+    this.recordedNextSeq = this.outbox.nextSeq;
     return {
       id: this.id,
+      epoch: this.epoch,
       token: this.token,
       identity: this.identity,
       interval: this.interval,
@@ -96,32 +133,27 @@ export class Session extends Endpoint {
     };
   }
 
+  /** The version a record of this session holds now. */
+  recordedState(): RecordedState {
+    return { epoch: this.epoch };
+  }
+
   /** Ms since the client was last heard from (0 while bytes flow), for display. */
-  silentMs(now = performance.now()): number {
+  silentMs(now = this.clock.now()): number {
     return this.transport?.silentMs(now) ?? 0;
   }
 
   /** Detector state (time left, or phi) for display. */
-  detectorState(now = performance.now()) {
+  detectorState(now = this.clock.now()) {
     return this.transport?.detectorState(now);
   }
 
-  /** Closes the session for good: GOAWAY normal (or `name`), flushes what was written, forgets the session. */
+  /**
+   * Closes the session for good: GOAWAY normal (or `name`), flushes what was written, forgets the session.
+   * Messages the client never acknowledged are reported 'unconfirmed' before 'close'.
+   */
   close(reason = 'closed by the server', name: 'normal' | 'server-shutdown' = 'normal'): void {
-    if (this.closing || this.status === 'closed') return;
-    this.closing = 'close';
-    this.ended = true;
-    const transport = this.transport;
-    if (transport !== undefined) {
-      transport.goaway(name, reason, this.receivedSeq, {
-        cause: 'local',
-        silentMs: 0,
-        goaway: name,
-        detail: reason,
-      });
-    } else {
-      this.finish('ended');
-    }
+    this.transact(() => this.end('ended', name, reason));
   }
 
   /**
@@ -131,95 +163,137 @@ export class Session extends Endpoint {
    * its record. Nothing is reported unconfirmed: the record carries the unacknowledged messages on.
    */
   handOver(reason: string): void {
-    if (this.closing || this.status === 'closed') return;
-    this.closing = 'handover';
+    this.transact(() => this.end('shutdown', 'server-shutdown', reason));
+  }
+
+  private end(ending: 'ended' | 'shutdown', name: 'normal' | 'server-shutdown', reason: string): void {
+    if (this.status === 'closing' || this.status === 'closed') return;
     this.ended = true;
     const transport = this.transport;
-    if (transport === undefined) return this.finish('shutdown');
-    transport.goaway('server-shutdown', reason, this.receivedSeq, {
+    if (transport === undefined) {
+      // Detached: a handed-over session is recorded again, with what was sent since its connection died.
+      if (ending === 'shutdown') this.owner.sessionDetached(this);
+      return this.finish(ending);
+    }
+    this.ending = ending;
+    this.move('closing');
+    // Said GOAWAY already (or heard the peer's): its end, which decides, comes when the socket closes.
+    if (transport.closed) return;
+    transport.goaway(name, reason, this.receivedSeq, {
       cause: 'local',
       silentMs: 0,
-      goaway: 'server-shutdown',
+      goaway: name,
       detail: reason,
     });
   }
 
   /**
-   * @internal This server's copy of a session that has since continued on another server (its record in
-   * the store is no longer this copy's): forgotten without a word, and without reporting as unconfirmed
-   * the messages the other server took over.
+   * @internal This server's copy of a session that has since continued from a newer record (on another
+   * server, or here from that record): forgotten without 'dead'. Messages sent after its last record was
+   * saved are in no record and reach nobody: they are reported 'unconfirmed'.
    */
   supersede(): void {
-    if (this.status !== 'closed') this.finish('moved');
+    this.transact(() => {
+      if (this.status === 'closed') return;
+      const previous = this.transport;
+      if (previous !== undefined) {
+        this.detach(previous);
+        previous.destroy({ cause: 'local', silentMs: 0, detail: 'the session continued elsewhere' });
+      }
+      this.finish('moved');
+    });
   }
 
-  /** The numbers a record of this session holds now (see RecordedState). */
-  recordedState(): RecordedState {
-    return { receivedSeq: this.receivedSeq, nextSeq: this.outbox.nextSeq };
+  /**
+   * Whether the client may resume from `lastReceived` (its HELLO's): no more than this side sent, no less
+   * than it acknowledged. Undefined when it may, else why not. Checked before anything changes.
+   */
+  refuseResume(lastReceived: number): string | undefined {
+    return this.checkPeerReceived(lastReceived);
   }
 
-  /** Whether `record` is this session as it was when its connection died (and not a later state of it). */
-  isRecordedAs(record: SessionRecord): boolean {
-    return record.id === this.id && sameRecordedState(record, this.recordedState());
+  /**
+   * @internal Takes a connection whose handshake just completed (new session, or resume), replays what the
+   * client has not received, and then calls `announce` (the server's 'session' event for a new session) —
+   * all one transition, so that what the application sends from its listeners follows the replay.
+   */
+  adopt(transport: Transport, peerReceived: number, resumed: boolean, announce: () => void): void {
+    this.transact(() => {
+      this.clock.clearTimeout(this.expiry);
+      this.expiry = undefined;
+      const previous = this.transport;
+      if (previous !== undefined) {
+        // The client came back before this side noticed the old connection die: retire it quietly.
+        this.detach(previous);
+        previous.destroy({
+          cause: 'local',
+          silentMs: previous.silentMs(),
+          detail: 'replaced by a resumed connection',
+        });
+      }
+      this.move('open');
+      this.remoteAddress = transport.socket.remoteAddress;
+      this.remotePort = transport.socket.remotePort;
+      this.ackedSeq = this.receivedSeq; // WELCOME told the client what we have
+      transport.setHandler(this);
+      transport.open(this.params);
+      this.attach(transport, peerReceived);
+      if (resumed) {
+        this.epoch++;
+        this.resumes++;
+      }
+      announce();
+      if (resumed) this.announce('resumed');
+    });
   }
 
-  /** Takes a connection whose handshake just completed (new session or resume). */
-  adopt(transport: Transport, peerReceived: number, resumed: boolean): void {
-    if (this.expiry !== undefined) clearTimeout(this.expiry);
-    this.expiry = undefined;
-    const previous = this.transport;
-    if (previous !== undefined) {
-      // The client came back before this side noticed the old connection die: retire it quietly.
-      this.detach(previous);
-      previous.destroy({
-        cause: 'local',
-        silentMs: previous.silentMs(),
-        detail: 'replaced by a resumed connection',
-      });
-    }
-    this.status = 'open';
-    this.remoteAddress = transport.socket.remoteAddress;
-    this.remotePort = transport.socket.remotePort;
-    this.ackedSeq = this.receivedSeq; // WELCOME told the client what we have
-    transport.setHandler(this);
-    transport.open(this.params);
-    this.attach(transport, peerReceived);
-    if (resumed) {
-      this.resumes++;
-      this.emit('resumed');
-    }
-  }
-
+  /** @internal the connection ended (called by the Transport) */
   onEnd(report: DeathReport, transport: Transport): void {
-    if (transport !== this.transport) return; // a replaced connection
-    this.detach(transport);
-    this.lastEnd = report;
-    if (this.closing === 'handover') {
-      this.owner.sessionDetached(this); // recorded as it stands after the last frames were read
-      return this.finish('shutdown');
-    }
-    if (this.closing || isGoodbye(report)) return this.finish('ended');
-    this.emit('dead', report);
-    const final = report.cause === 'goaway' || report.cause === 'protocol-error';
-    if (final || this.resumeWindow === 0) return this.finish('ended');
-    this.status = 'detached';
-    this.expiry = setTimeout(() => this.finish('expired'), this.resumeWindow);
-    this.expiry.unref();
-    this.owner.sessionDetached(this);
+    if (transport !== this.transport || this.status === 'closed') return; // a replaced connection
+    this.transact(() => {
+      this.detach(transport);
+      this.lastEnd = report;
+      if (this.status === 'closing') {
+        // Recorded as it stands after the last frames were read.
+        if (this.ending === 'shutdown') this.owner.sessionDetached(this);
+        return this.finish(this.ending);
+      }
+      if (endsSession(report)) {
+        if (!isGoodbye(report)) this.announce('dead', report);
+        return this.finish('ended');
+      }
+      this.announce('dead', report);
+      if (this.resumeWindow === 0) return this.finish('ended');
+      this.move('detached');
+      this.expiry = this.clock.setTimeout(() => this.expire(), this.resumeWindow);
+      this.expiry.unref();
+      this.owner.sessionDetached(this);
+    });
   }
 
+  /** @internal HELLO or WELCOME in an established session: a protocol error. */
   protected onControlFrame(frame: Frame, transport: Transport): void {
     transport.violation(`unexpected ${frame.type.toUpperCase()} in an established session`);
   }
 
+  private expire(): void {
+    this.expiry = undefined;
+    this.transact(() => this.finish('expired'));
+  }
+
+  private move(to: SessionState): void {
+    this.status = step('Session', SESSION_TRANSITIONS, this.status, to);
+  }
+
   private finish(ending: SessionEnding): void {
     if (this.status === 'closed') return;
-    this.status = 'closed';
+    this.move('closed');
     this.ended = true;
-    if (this.expiry !== undefined) clearTimeout(this.expiry);
-    // A session that moved, or was handed over at a shutdown, lives on in its record: nothing is unconfirmed.
-    if (ending !== 'moved' && ending !== 'shutdown') this.reportUnconfirmed();
+    this.clock.clearTimeout(this.expiry);
+    this.expiry = undefined;
+    if (ending === 'moved') this.reportUnconfirmed(this.recordedNextSeq - 1);
+    else if (ending !== 'shutdown') this.reportUnconfirmed();
     this.owner.sessionClosed(this, ending);
-    this.emit('close');
+    this.announce('close');
   }
 }

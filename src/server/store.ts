@@ -1,10 +1,17 @@
 // Where the server keeps the sessions that wait to be resumed. Behind this small interface so that a
 // shared store (Redis, a database) can later let a client resume on another server of a fleet without
 // touching the session logic; the default keeps records in this process's memory.
+import { type Clock, systemClock, type Timer } from '../session/clock.js';
 
 /** Everything needed to continue a session on any server: what was received, what may need replaying. */
 export interface SessionRecord {
   id: string;
+  /**
+   * The session's version: 1 when it is created, one more each time it continues on a new connection (on
+   * any server). Of two records of one session, the one with the higher epoch is the newer; a server
+   * continues from a record only when it is newer than the copy it holds.
+   */
+  epoch: number;
   /** Resume token, hex. Secret. */
   token: string;
   /** The identity authenticate() returned; a resume must present the same. */
@@ -19,16 +26,15 @@ export interface SessionRecord {
   unacked: Array<{ seq: number; payload: Buffer }>;
 }
 
-/** What tells two records of one session apart: both numbers only grow while the session lives. */
-export type RecordedState = Pick<SessionRecord, 'receivedSeq' | 'nextSeq'>;
-
-/** Whether two records (or states) of one session are the same state of it. */
-export function sameRecordedState(a: RecordedState, b: RecordedState): boolean {
-  return a.receivedSeq === b.receivedSeq && a.nextSeq === b.nextSeq;
-}
+/** What tells two records of one session apart: its epoch (see SessionRecord). */
+export type RecordedState = Pick<SessionRecord, 'epoch'>;
 
 export interface SessionStore {
-  /** Keeps (or replaces) the record of a session whose connection died, for `ttlMs`. */
+  /**
+   * Keeps (or replaces) the record of a session whose connection died, for `ttlMs`. Never replaces a record
+   * with an older one (a lower epoch): a late save from a server that lost the session must not undo the
+   * server that has it.
+   */
   save(record: SessionRecord, ttlMs: number): void | Promise<void>;
   /**
    * Removes and returns the record for `token` if it belongs to `identity` (a resume claims it, so that only
@@ -41,20 +47,25 @@ export interface SessionStore {
    * this server's shutdown (another server of the fleet may still resume the session), or for a copy this
    * server found superseded by another server's newer record.
    *
-   * `expected` is the state this server recorded. A shared store must then delete only a record in that
-   * state (compare-and-delete): a different one was saved later by another server, to which the session
-   * moved, and is not this server's to forget.
+   * `expected` is the epoch this server recorded. A shared store must then delete only a record of that
+   * epoch (compare-and-delete): a newer one was saved later by another server, to which the session moved,
+   * and is not this server's to forget.
    */
   delete(token: string, expected?: RecordedState): void | Promise<void>;
 }
 
 /** The default store: records in a Map, each forgotten after its time to live. */
 export class MemorySessionStore implements SessionStore {
-  private readonly records = new Map<string, { record: SessionRecord; timer: NodeJS.Timeout }>();
+  private readonly records = new Map<string, { record: SessionRecord; timer: Timer }>();
+
+  /** `clock`: where the time to live is measured (Node's timers by default; a simulation passes its own). */
+  constructor(private readonly clock: Clock = systemClock) {}
 
   save(record: SessionRecord, ttlMs: number): void {
+    const held = this.records.get(record.token);
+    if (held !== undefined && held.record.epoch > record.epoch) return;
     this.delete(record.token);
-    const timer = setTimeout(() => this.records.delete(record.token), ttlMs);
+    const timer = this.clock.setTimeout(() => this.records.delete(record.token), ttlMs);
     timer.unref();
     this.records.set(record.token, { record, timer });
   }
@@ -70,8 +81,8 @@ export class MemorySessionStore implements SessionStore {
     const entry = this.records.get(token);
     if (entry === undefined) return;
     // Saved since by another server (the session moved there): not the caller's to forget.
-    if (expected !== undefined && !sameRecordedState(entry.record, expected)) return;
-    clearTimeout(entry.timer);
+    if (expected !== undefined && entry.record.epoch !== expected.epoch) return;
+    this.clock.clearTimeout(entry.timer);
     this.records.delete(token);
   }
 

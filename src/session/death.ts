@@ -1,6 +1,7 @@
 // What a death is: the DeathReport of DESIGN.md, how socket errors map to its causes, and how the kernel's
 // view of the connection (TCP_INFO) tells a hung peer from a broken network. Decides; never acts.
 import type { TcpInfo } from '../keepalive/index.js';
+import type { GoawayName } from '../protocol/constants.js';
 
 export type DeathCause =
   | 'closed'
@@ -23,7 +24,7 @@ export interface DeathReport {
   /** Human-readable detail: the errno, the GOAWAY code and reason, the protocol violation... */
   detail?: string;
   /** The GOAWAY code name, for cause 'goaway' (sent by the peer) and for deaths this side announced. */
-  goaway?: string;
+  goaway?: GoawayName;
 }
 
 /**
@@ -32,6 +33,25 @@ export interface DeathReport {
  */
 export function isGoodbye(report: DeathReport): boolean {
   return report.cause === 'goaway' && report.goaway === 'normal';
+}
+
+/**
+ * The GOAWAY codes after which a session cannot go on, whichever side said them (docs/PROTOCOL.md, section
+ * 7): a goodbye, a broken protocol, refused credentials or version. A client does not reconnect after them,
+ * so a server does not keep the session for a resume. After any other code (too-many-pings,
+ * server-shutdown, internal-error...) the client reconnects and resumes, so the session waits for it.
+ */
+export const FINAL_GOAWAYS: ReadonlySet<GoawayName> = new Set<GoawayName>([
+  'normal',
+  'protocol-error',
+  'frame-too-large',
+  'auth-failed',
+  'unsupported-version',
+]);
+
+/** Whether a connection that ended so ends its session too (see FINAL_GOAWAYS); else it may be resumed. */
+export function endsSession(report: DeathReport): boolean {
+  return report.goaway !== undefined && FINAL_GOAWAYS.has(report.goaway);
 }
 
 /** Maps an error from a connected socket to a death cause. */

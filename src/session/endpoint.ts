@@ -9,8 +9,13 @@ import type { DeathReport } from './death.js';
 import { EMPTY_OUTBOX, Outbox } from './outbox.js';
 import type { Transport, TransportHandler } from './transport.js';
 
-/** A busy one-way stream sends an ACK after this many unacknowledged messages (else ACKs ride on PINGs). */
+/**
+ * A busy one-way stream sends an ACK after this many unacknowledged messages, or this many bytes of them,
+ * whichever comes first (else ACKs ride on PINGs): a sender of large messages gets its replay buffer back
+ * long before it fills (8 MiB by default).
+ */
 const ACK_EVERY = 32;
+const ACK_EVERY_BYTES = 256 * 1024;
 
 export interface EndpointOptions {
   /**
@@ -45,7 +50,7 @@ export interface EndpointEvents {
   /** Client: a connection finished its handshake. */
   connected: [info: ConnectedInfo];
   /** Client: the next connection attempt starts after delayMs. */
-  reconnecting: [info: { attempt: number; delayMs: number }];
+  reconnecting: [info: { attempt: number; delayMs: number; error: Error & { code?: string } }];
   /**
    * Sent messages that were never acknowledged, so they may or may not have reached the peer's application:
    * emitted when a session ends with some (close() before they were acknowledged, the resume window
@@ -86,11 +91,18 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
   protected receivedSeq = 0;
   /** Highest sequence number we have acknowledged to the peer. */
   protected ackedSeq = 0;
+  /** Payload bytes received since the last ACK this side sent. */
+  private bytesSinceAck = 0;
   /** Highest sequence number ever handed to a socket (messages above it never left this process). */
   protected writtenSeq = 0;
   protected readonly maxBuffered: number;
   protected ended = false;
   private needDrain = false;
+  /** Depth of the transitions under way (see transact()); events wait in `queued` while it is above 0. */
+  private depth = 0;
+  private queued: Array<{ name: keyof EndpointEvents; args: unknown[] }> | undefined;
+  /** 'close' was emitted: nothing more is. */
+  private silenced = false;
 
   constructor(options: EndpointOptions = {}) {
     super();
@@ -176,6 +188,10 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
   onFrame(frame: Frame, transport: Transport): void {
     switch (frame.type) {
       case 'data':
+        if (frame.seq === 0) {
+          transport.violation('DATA with sequence number 0 (sequence numbers start at 1)');
+          return;
+        }
         if (frame.seq <= this.receivedSeq) return; // a replayed duplicate: already delivered
         if (frame.seq !== this.receivedSeq + 1) {
           transport.violation(`DATA ${frame.seq} arrived where ${this.receivedSeq + 1} was expected`);
@@ -184,13 +200,15 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
         this.receivedSeq = frame.seq;
         this.stats.messagesIn++;
         this.stats.bytesIn += frame.payload.length;
-        this.emit('message', frame.payload);
+        this.bytesSinceAck += frame.payload.length;
+        this.announce('message', frame.payload);
         return;
       case 'ack':
         this.acknowledge(frame.seq, transport);
         return;
       case 'goaway':
-        this.acknowledge(frame.lastReceived, transport);
+        // 0 says nothing (a GOAWAY before the session, or from a side that received nothing).
+        if (frame.lastReceived > 0) this.acknowledge(frame.lastReceived, transport);
         return;
       default:
         this.onControlFrame(frame, transport);
@@ -200,13 +218,14 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
   onRtt(ms: number): void {
     this.rtt = ms;
     this.stats.pings++;
-    this.emit('rtt', ms);
+    this.announce('rtt', ms);
   }
 
   ackDue(urgent: boolean): number {
     const pending = this.receivedSeq - this.ackedSeq;
-    if (pending === 0 || (!urgent && pending < ACK_EVERY)) return 0;
+    if (pending === 0 || (!urgent && pending < ACK_EVERY && this.bytesSinceAck < ACK_EVERY_BYTES)) return 0;
     this.ackedSeq = this.receivedSeq;
+    this.bytesSinceAck = 0;
     return this.receivedSeq;
   }
 
@@ -215,7 +234,7 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
   }
 
   onStall(lateMs: number): void {
-    this.emit('stall', lateMs);
+    this.announce('stall', lateMs);
   }
 
   abstract onEnd(report: DeathReport, transport: Transport): void;
@@ -223,7 +242,22 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
   /** HELLO or WELCOME (or a frame that has no business here). */
   protected abstract onControlFrame(frame: Frame, transport: Transport): void;
 
-  /** Attaches a connection that finished its handshake: replays what the peer has not received. */
+  /**
+   * Whether the peer may claim to have received up to `seq` (a HELLO's or WELCOME's `lastReceived`):
+   * no more than was sent, and no less than it already acknowledged. Undefined when it may, else why not.
+   */
+  protected checkPeerReceived(seq: number): string | undefined {
+    if (seq > this.outbox.lastSeq)
+      return `lastReceived ${seq} is above the last message sent (${this.outbox.lastSeq})`;
+    if (seq < this.outbox.acknowledged)
+      return `lastReceived ${seq} is below what the peer already acknowledged (${this.outbox.acknowledged})`;
+    return undefined;
+  }
+
+  /**
+   * Attaches a connection that finished its handshake and replays what the peer has not received, before
+   * anything else can be written to it: events this causes ('drain') wait for the end of the transition.
+   */
   protected attach(transport: Transport, peerReceived: number): void {
     this.transport = transport;
     this.acknowledge(peerReceived, transport);
@@ -248,21 +282,69 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
       this.outbox = new Outbox();
       for (const m of unsent) this.outbox.push(m.payload);
     }
-    if (unconfirmed.length > 0) this.emit('unconfirmed', unconfirmed);
+    if (unconfirmed.length > 0) this.announce('unconfirmed', unconfirmed);
   }
 
   /** The session is over: tells the application which sent messages were never acknowledged. */
-  protected reportUnconfirmed(): void {
-    const unconfirmed = this.outbox.drain();
-    if (unconfirmed.length > 0) this.emit('unconfirmed', unconfirmed);
+  protected reportUnconfirmed(after = 0): void {
+    const unconfirmed = this.outbox.drain().filter((m) => m.seq > after);
+    if (unconfirmed.length > 0) this.announce('unconfirmed', unconfirmed);
   }
 
   protected detach(transport: Transport): void {
     if (this.transport === transport) this.transport = undefined;
   }
 
+  /**
+   * Runs a state change as one transition: the application events it causes are queued and emitted, in
+   * order, only once it is complete (and the state consistent), so that no listener ever sees — or calls
+   * back into — a half-done change. Transitions may nest; the outermost one emits.
+   */
+  protected transact(change: () => void): void {
+    this.depth++;
+    try {
+      change();
+    } finally {
+      if (--this.depth === 0) this.flush();
+    }
+  }
+
+  /** Emits an application event now, or at the end of the transition under way. Nothing after 'close'. */
+  protected announce<K extends keyof EndpointEvents>(name: K, ...args: EndpointEvents[K]): void {
+    if (this.silenced) return;
+    if (this.depth === 0) return this.deliver(name, args);
+    if (this.queued === undefined) this.queued = [];
+    this.queued.push({ name, args });
+  }
+
+  private flush(): void {
+    const queued = this.queued;
+    let thrown: { error: unknown } | undefined;
+    while (queued !== undefined && queued.length > 0 && this.depth === 0) {
+      const { name, args } = queued.shift()!;
+      // A listener that throws does not keep the events after it from being delivered; its error is
+      // thrown once they have been (as an exception from a listener would be anyway).
+      try {
+        this.deliver(name, args);
+      } catch (error) {
+        thrown ??= { error };
+      }
+    }
+    if (queued !== undefined && queued.length === 0) this.queued = undefined;
+    if (thrown !== undefined) throw thrown.error;
+  }
+
+  private deliver(name: keyof EndpointEvents, args: unknown[]): void {
+    if (this.silenced) return;
+    if (name === 'close') this.silenced = true;
+    (this.emit as (name: string, ...args: unknown[]) => boolean)(name, ...args);
+  }
+
   private acknowledge(seq: number, transport: Transport): void {
-    if (seq === 0) return;
+    if (seq < this.outbox.acknowledged) {
+      transport.violation(`ACK ${seq} after ACK ${this.outbox.acknowledged}: acknowledgements never go back`);
+      return;
+    }
     if (!this.outbox.ack(seq)) {
       transport.violation(`ACK ${seq} for a message never sent (last sent ${this.outbox.lastSeq})`);
       return;
@@ -275,10 +357,11 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
   }
 
   private maybeDrain(): void {
-    if (!this.needDrain || this.outbox.bytes > this.maxBuffered / 2) return;
+    // No 'drain' once close() was called: nothing more may be sent.
+    if (!this.needDrain || this.ended || this.outbox.bytes > this.maxBuffered / 2) return;
     if (this.transport?.socket.writableNeedDrain) return;
     this.needDrain = false;
-    this.emit('drain');
+    this.announce('drain');
   }
 }
 

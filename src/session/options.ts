@@ -14,8 +14,9 @@ export interface HeartbeatOptions {
   interval?: number;
   /**
    * How long a side may hear nothing before it declares the peer dead, in ms. Default three intervals
-   * (15000 with the default interval), so that one lost PING or PONG, retransmitted by TCP, never causes a false death.
-   * Must be at least the interval.
+   * (15000 with the default interval), so that one lost PING or PONG, retransmitted by TCP, never causes a
+   * false death. Must leave room for a PING's answer: at least `interval + max(interval / 2, 100 ms)`
+   * (see feasibleTimeout).
    */
   timeout?: number;
   /**
@@ -58,6 +59,23 @@ export const MAX_DURATION = 0x7fff_ffff;
 /** Lower bound for the interval, in ms: below it the timer itself becomes the load. */
 export const MIN_INTERVAL = 10;
 
+/** The least room (ms) a timeout leaves after the interval for a PING's answer: a round trip and timer slack. */
+export const MIN_HEADROOM_MS = 100;
+
+/**
+ * The shortest timeout that can work with `interval` on a healthy link: a side PINGs after `interval` of
+ * silence, so the timeout must leave room for the PING's round trip and for timer slack — half an interval,
+ * and never less than MIN_HEADROOM_MS. A shorter one kills healthy connections.
+ */
+export function feasibleTimeout(interval: number): number {
+  return interval + Math.max(Math.ceil(interval / 2), MIN_HEADROOM_MS);
+}
+
+/** The longest interval that can work with `timeout` (the inverse of feasibleTimeout), in ms. */
+export function largestInterval(timeout: number): number {
+  return timeout >= 3 * MIN_HEADROOM_MS ? Math.floor((timeout * 2) / 3) : timeout - MIN_HEADROOM_MS;
+}
+
 /** Validates heartbeat options and fills defaults. Throws TypeError/RangeError naming the option. */
 export function resolveHeartbeat(options: HeartbeatOptions = {}, prefix = ''): ResolvedHeartbeat {
   if (typeof options !== 'object' || options === null) {
@@ -72,7 +90,19 @@ export function resolveHeartbeat(options: HeartbeatOptions = {}, prefix = ''): R
     MAX_DURATION,
     'ms',
   );
-  const timeout = checkOption(name('timeout'), options.timeout ?? interval * 3, interval, MAX_DURATION, 'ms');
+  const timeout = checkOption(
+    name('timeout'),
+    options.timeout ?? Math.min(MAX_DURATION, Math.max(interval * 3, feasibleTimeout(interval))),
+    1,
+    MAX_DURATION,
+    'ms',
+  );
+  if (timeout < feasibleTimeout(interval)) {
+    throw new RangeError(
+      `${name('timeout')} must be at least ${feasibleTimeout(interval)} ms with ${name('interval')} ${interval} ms ` +
+        `(interval + max(interval / 2, ${MIN_HEADROOM_MS} ms): a PING sent after the interval needs time to be answered), got ${timeout} ms`,
+    );
+  }
   const detector = options.detector ?? HEARTBEAT_DEFAULTS.detector;
   if (detector !== 'deadline' && detector !== 'phi') {
     throw new RangeError(`${name('detector')} must be 'deadline' or 'phi', got ${JSON.stringify(detector)}`);

@@ -41,6 +41,11 @@ export class Outbox {
     return this.nextSeq - 1;
   }
 
+  /** The highest sequence number acknowledged by the peer (0 when none). */
+  get acknowledged(): number {
+    return this.firstSeq - 1;
+  }
+
   /** Number of unacknowledged messages. */
   get length(): number {
     return this.items.length - this.head;

@@ -3,7 +3,7 @@
 // each instead of a Timeout object and a timer callback each (a server holds tens of thousands). A transport
 // leaves the sweep for its own precise timer the moment its client is overdue, so detection is as exact as
 // before: the sweep only ever says "still fine".
-import { performance } from 'node:perf_hooks';
+import type { Clock, Timer } from './clock.js';
 
 export interface SweepMember {
   /** @internal position in the sweep's list; -1 when in none. Owned by the Sweep. */
@@ -17,10 +17,13 @@ export interface SweepMember {
 
 export class Sweep {
   private readonly members: SweepMember[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private dueAt = 0;
 
-  constructor(readonly period: number) {}
+  constructor(
+    readonly period: number,
+    private readonly clock: Clock,
+  ) {}
 
   get size(): number {
     return this.members.length;
@@ -31,10 +34,10 @@ export class Sweep {
     member.sweepIndex = this.members.length;
     this.members.push(member);
     if (this.timer === undefined) {
-      this.timer = setTimeout(onSweepTimer, this.period);
+      this.timer = this.clock.setTimeout(onSweepTimer as (this: Timer) => void, this.period);
       (this.timer as OwnedTimer)[kSweep] = this;
       this.timer.unref(); // like every lifeline timer: the sockets, not the heartbeat, keep a process alive
-      this.dueAt = performance.now() + this.period;
+      this.dueAt = this.clock.now() + this.period;
     }
   }
 
@@ -49,13 +52,13 @@ export class Sweep {
     }
     member.sweepIndex = -1;
     if (this.members.length === 0 && this.timer !== undefined) {
-      clearTimeout(this.timer);
+      this.clock.clearTimeout(this.timer);
       this.timer = undefined;
     }
   }
 
   tick(): void {
-    const now = performance.now();
+    const now = this.clock.now();
     const lateMs = now - this.dueAt;
     // From the last index down: a member that leaves is replaced by one already visited, and a member that
     // joins meanwhile waits for the next tick. Removals made by application code (a session closed from a
@@ -63,19 +66,26 @@ export class Sweep {
     for (let i = this.members.length - 1; i >= 0; i--) this.members[i]?.onSweep(now, lateMs);
     if (this.timer !== undefined) {
       this.timer.refresh();
-      this.dueAt = performance.now() + this.period;
+      this.dueAt = this.clock.now() + this.period;
     }
   }
 }
 
-const sweeps = new Map<number, Sweep>();
+const sweeps = new Map<Clock, Map<number, Sweep>>();
 
-/** The process-wide sweep for a period (ms): one for every server with the same heartbeat interval. */
-export function sweepFor(period: number): Sweep {
-  let sweep = sweeps.get(period);
+/**
+ * The process-wide sweep for a period (ms) on a clock: one for every server with the same heartbeat interval.
+ */
+export function sweepFor(period: number, clock: Clock): Sweep {
+  let byPeriod = sweeps.get(clock);
+  if (byPeriod === undefined) {
+    byPeriod = new Map();
+    sweeps.set(clock, byPeriod);
+  }
+  let sweep = byPeriod.get(period);
   if (sweep === undefined) {
-    sweep = new Sweep(period);
-    sweeps.set(period, sweep);
+    sweep = new Sweep(period, clock);
+    byPeriod.set(period, sweep);
   }
   return sweep;
 }
@@ -83,12 +93,12 @@ export function sweepFor(period: number): Sweep {
 /** How many transports the sweeps watch, over all periods (for tests and diagnostics). */
 export function sweepMembers(): number {
   let n = 0;
-  for (const sweep of sweeps.values()) n += sweep.size;
+  for (const byPeriod of sweeps.values()) for (const sweep of byPeriod.values()) n += sweep.size;
   return n;
 }
 
 const kSweep = Symbol('lifeline.sweep');
-type OwnedTimer = NodeJS.Timeout & { [kSweep]: Sweep };
+type OwnedTimer = Timer & { [kSweep]: Sweep };
 
 function onSweepTimer(this: OwnedTimer): void {
   this[kSweep].tick();

@@ -4,7 +4,6 @@
 // while the server side is healthy (a sweep watches it: sweep.ts), and nothing on the per-frame path but
 // `lastHeardAt = now`.
 import type net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import {
   createDetector,
   type Detector,
@@ -26,6 +25,7 @@ import {
 } from '../protocol/encoder.js';
 import type { Frame } from '../protocol/frames.js';
 import { encodeHttpRefusal } from '../protocol/refusal.js';
+import { type Clock, systemClock, type Timer } from './clock.js';
 import { causeOfSocketError, type DeathReport, diagnose } from './death.js';
 import type { DetectorKind } from './options.js';
 import { type Sweep, type SweepMember, sweepFor } from './sweep.js';
@@ -83,6 +83,7 @@ type State = 'handshake' | 'open' | 'closing' | 'ended';
 
 export class Transport implements SweepMember {
   readonly socket: net.Socket;
+  readonly clock: Clock;
   /** Monotonic time (ms) at which the last byte arrived. */
   lastHeardAt: number;
 
@@ -101,7 +102,7 @@ export class Transport implements SweepMember {
   private detector: Detector | undefined;
   private params: LivenessParams | undefined;
   /** Its own timer, when it needs one; not while a sweep watches it (a healthy server-side link). */
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private sweep: Sweep | undefined;
   /** @internal owned by the sweep */
   sweepIndex = -1;
@@ -125,13 +126,16 @@ export class Transport implements SweepMember {
       handshakeTimeout: number;
       keepAlive: KeepAliveOptions | false | undefined;
       linearTimeouts: boolean;
+      /** Time and timers; Node's own by default (a simulated network passes a virtual clock). */
+      clock?: Clock;
     },
   ) {
     this.socket = socket;
+    this.clock = options.clock ?? systemClock;
     this.handler = handler;
     this.maxFrame = options.maxFrame;
     this.decoder = new Decoder({ maxFrame: options.maxFrame, expectPreface: true });
-    this.lastHeardAt = performance.now();
+    this.lastHeardAt = this.clock.now();
     applyKernel(socket, options.keepAlive, options.linearTimeouts);
     socket.setNoDelay(true);
     // Shared listeners that find their transport on the socket: no closures per connection (STYLE.md).
@@ -141,7 +145,7 @@ export class Transport implements SweepMember {
     // while a write waits for it. Fewer listeners, fewer per-socket arrays.
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
-    this.arm(options.handshakeTimeout, performance.now());
+    this.arm(options.handshakeTimeout, this.clock.now());
   }
 
   /** True once the handshake completed (even if the connection has ended since). */
@@ -164,7 +168,10 @@ export class Transport implements SweepMember {
     if (this.state !== 'handshake') return;
     this.state = 'open';
     this.params = params;
-    const now = performance.now();
+    // The peer's silence counts from now: not across this side's own authentication or store calls, while
+    // nothing of the peer's was read.
+    const now = this.clock.now();
+    this.lastHeardAt = now;
     if (params.detector !== 'deadline') {
       this.detector = createDetector(
         params.detector,
@@ -225,7 +232,7 @@ export class Transport implements SweepMember {
     this.prefaceSent = true;
     this.state = 'closing';
     this.socket.end(bytes);
-    this.arm(LINGER_MS, performance.now());
+    this.arm(LINGER_MS, this.clock.now());
   }
 
   /** Ends the connection at once, without a word to the peer. */
@@ -237,12 +244,12 @@ export class Transport implements SweepMember {
   }
 
   /** How long nothing has been heard, in ms. */
-  silentMs(now = performance.now()): number {
+  silentMs(now = this.clock.now()): number {
     return Math.max(0, now - this.lastHeardAt);
   }
 
   /** Detector state for display ('phi' value or time left); undefined before the handshake. */
-  detectorState(now = performance.now()): DetectorState | undefined {
+  detectorState(now = this.clock.now()): DetectorState | undefined {
     if (this.detector !== undefined) return this.detector.state(now);
     if (this.params === undefined) return undefined;
     return { kind: 'deadline', silentMs: this.silentMs(now), leftMs: this.deadAt(now) - now };
@@ -267,7 +274,7 @@ export class Transport implements SweepMember {
   }
 
   onData(chunk: Buffer): void {
-    const now = performance.now();
+    const now = this.clock.now();
     this.lastHeardAt = now;
     this.detector?.heard(now);
     if (this.state === 'ended') return;
@@ -323,7 +330,7 @@ export class Transport implements SweepMember {
         return;
       case 'pong': {
         if (this.state !== 'open') return this.violation('PONG before the handshake completed');
-        const ms = ((microsNow() - frame.timestamp) >>> 0) / 1000;
+        const ms = ((microsNow(this.clock) - frame.timestamp) >>> 0) / 1000;
         this.handler.onRtt(ms);
         return;
       }
@@ -338,7 +345,7 @@ export class Transport implements SweepMember {
         if (this.state !== 'ended') {
           this.state = 'closing';
           this.socket.end();
-          this.arm(LINGER_MS, performance.now());
+          this.arm(LINGER_MS, this.clock.now());
         }
         return;
       default:
@@ -366,7 +373,7 @@ export class Transport implements SweepMember {
       };
       this.state = 'closing';
       this.socket.end(encodeHttpRefusal());
-      this.arm(LINGER_MS, performance.now());
+      this.arm(LINGER_MS, this.clock.now());
       return;
     }
     this.violation(error.reason, error.code);
@@ -396,17 +403,17 @@ export class Transport implements SweepMember {
 
   /** Sends a PING now (lifeline ping); its PONG reports an RTT like any other. */
   pingNow(): void {
-    if (this.state === 'open') this.ping(performance.now());
+    if (this.state === 'open') this.ping(this.clock.now());
   }
 
   private ping(now: number): void {
     this.lastPingAt = now;
     this.pingId = (this.pingId + 1) >>> 0;
-    this.writeWithAck(encodePing(this.pingId, microsNow()));
+    this.writeWithAck(encodePing(this.pingId, microsNow(this.clock)));
   }
 
   private disarm(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.leaveSweep();
   }
@@ -424,8 +431,8 @@ export class Transport implements SweepMember {
       this.timer.refresh();
       return;
     }
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(onTransportTimer, delay);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(onTransportTimer as (this: Timer) => void, delay);
     (this.timer as OwnedTimer)[kTransport] = this; // found by the shared callback: no argument array
     this.timer.unref();
     this.timerDelay = delay;
@@ -453,7 +460,7 @@ export class Transport implements SweepMember {
     if (this.healthy(now)) {
       if (this.sweep === undefined) {
         this.disarm();
-        this.sweep = sweepFor(Math.ceil(pingAfter));
+        this.sweep = sweepFor(Math.ceil(pingAfter), this.clock);
         this.sweep.add(this);
       }
       return;
@@ -465,7 +472,7 @@ export class Transport implements SweepMember {
   }
 
   onTimer(): void {
-    const now = performance.now();
+    const now = this.clock.now();
     this.check(now, now - this.dueAt);
   }
 
@@ -517,7 +524,7 @@ export class Transport implements SweepMember {
       // Never blame the peer on stale information: let input that arrived meanwhile be read first.
       if (!this.confirming) {
         this.confirming = true;
-        setImmediate(onConfirmDeath, this);
+        this.clock.setImmediate(onConfirmDeath, this);
       }
       return;
     }
@@ -528,7 +535,7 @@ export class Transport implements SweepMember {
   confirmDeath(): void {
     this.confirming = false;
     if (this.state !== 'open') return;
-    const now = performance.now();
+    const now = this.clock.now();
     if (!this.isDead(now)) {
       this.schedule(now);
       return;
@@ -565,8 +572,8 @@ export class Transport implements SweepMember {
 }
 
 /** This process's monotonic clock in µs, mod 2^32: what a PING carries. */
-function microsNow(): number {
-  return Math.floor(performance.now() * 1000) >>> 0;
+function microsNow(clock: Clock): number {
+  return Math.floor(clock.now() * 1000) >>> 0;
 }
 
 let kernelWarned = false;
@@ -608,7 +615,7 @@ function onSocketDrain(this: OwnedSocket): void {
 function onSocketClose(this: OwnedSocket): void {
   this[kTransport].onClose();
 }
-type OwnedTimer = NodeJS.Timeout & { [kTransport]: Transport };
+type OwnedTimer = Timer & { [kTransport]: Transport };
 
 /** Node calls a timer's callback with the Timeout as `this`. */
 function onTransportTimer(this: OwnedTimer): void {

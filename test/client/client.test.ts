@@ -102,7 +102,7 @@ describe('dialling', () => {
     const [err] = await next<[LifelineError]>(client, 'error', 300 + SLACK * 2);
     assert.ok(performance.now() - at >= 300 - 10);
     assert.ok(err instanceof LifelineError);
-    assert.equal(err.code, 'LIFELINE_CONNECTION_LOST');
+    assert.equal(err.code, 'LIFELINE_HANDSHAKE_TIMEOUT');
     assert.match(err.message, /no handshake within 300 ms/);
     await closed;
     await peer.closed();
@@ -335,7 +335,13 @@ describe('option validation', () => {
       'timeout below interval',
       { interval: 500, timeout: 499 },
       'RangeError',
-      /^timeout must be between 500 ms/,
+      /^timeout must be at least 750 ms with interval 500 ms/,
+    ],
+    [
+      'timeout that leaves under 100 ms for the answer',
+      { interval: 100, timeout: 150 },
+      'RangeError',
+      /^timeout must be at least 200 ms with interval 100 ms/,
     ],
     ['detector "x"', { detector: 'x' }, 'RangeError', /^detector must be 'deadline' or 'phi'/],
     ['maxFrame 0', { maxFrame: 0 }, 'RangeError', /^maxFrame must be between 64 bytes/],

@@ -96,10 +96,11 @@ describe('handshake', () => {
     const outside = res.client(dial(port, { interval: 50, timeout: 100_000 }));
     const [b] = await next<[ConnectedInfo]>(outside, 'connected');
     assert.deepEqual([b.interval, b.timeout], [100, 2000]);
-    // A hand-written HELLO may propose a timeout below its interval: the server never agrees to that.
+    // A hand-written HELLO may propose a pair that cannot work (a timeout at or below its interval): the
+    // server never agrees to that, but raises the timeout to interval + max(interval / 2, 100 ms).
     const peer = res.other(await RawPeer.connect(port));
     const w = await peer.handshake({ interval: 400, timeout: 10 });
-    assert.deepEqual([w.interval, w.timeout], [400, 500]);
+    assert.deepEqual([w.interval, w.timeout], [400, 600]);
     // A client that proposes nothing gets the server's own values.
     const plain = res.client(dial(port));
     const [c] = await next<[ConnectedInfo]>(plain, 'connected');
@@ -719,7 +720,13 @@ describe('option validation', () => {
       'timeout below interval',
       { interval: 200, timeout: 100 },
       'RangeError',
-      /^timeout must be between 200 ms and/,
+      /^timeout must be at least 300 ms with interval 200 ms/,
+    ],
+    [
+      'timeout equal to the interval (no room for the answer)',
+      { interval: 1000, timeout: 1000 },
+      'RangeError',
+      /^timeout must be at least 1500 ms with interval 1000 ms \(interval \+ max\(interval \/ 2, 100 ms\)/,
     ],
     [
       'detector unknown',

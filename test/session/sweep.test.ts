@@ -2,6 +2,7 @@
 // during a tick (themselves or others) neither break the tick nor get skipped.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { systemClock } from '../../src/session/clock.js';
 import { Sweep, type SweepMember } from '../../src/session/sweep.js';
 import { within } from '../helpers/wait.js';
 
@@ -20,7 +21,7 @@ class Member implements SweepMember {
 
 describe('Sweep', () => {
   test('visits every member once per tick, and stops when the last one leaves', async () => {
-    const sweep = new Sweep(20);
+    const sweep = new Sweep(20, systemClock);
     let tick!: () => void;
     const ticked = new Promise<void>((resolve) => {
       tick = resolve;
@@ -43,7 +44,7 @@ describe('Sweep', () => {
   });
 
   test('members leaving during a tick, themselves or others, leave the rest visited', async () => {
-    const sweep = new Sweep(20);
+    const sweep = new Sweep(20, systemClock);
     let done!: () => void;
     const ticked = new Promise<void>((resolve) => {
       done = resolve;

@@ -1,0 +1,98 @@
+// The server's sessions: found by id and by resume token, created new or continued from a stored record,
+// and recorded in the store while they wait to be resumed. Never reads a socket or a frame.
+import { randomBytes } from 'node:crypto';
+import { TOKEN_LENGTH } from '../protocol/constants.js';
+import type { Clock } from '../session/clock.js';
+import type { LivenessParams } from '../session/transport.js';
+import { Session, type SessionEnding, type SessionOwner } from './session.js';
+import type { SessionRecord, SessionStore } from './store.js';
+
+export interface RegistryOptions {
+  store: SessionStore;
+  resumeWindow: number;
+  maxBuffered: number | undefined;
+  clock: Clock;
+  /** A store call failed: the server reports it ('error') and goes on. */
+  onStoreError(err: Error): void;
+}
+
+export class SessionRegistry implements SessionOwner {
+  /** Sessions by id: open, detached or closing. */
+  readonly sessions = new Map<string, Session>();
+  private readonly byToken = new Map<string, Session>();
+
+  constructor(private readonly options: RegistryOptions) {}
+
+  get store(): SessionStore {
+    return this.options.store;
+  }
+
+  /** The session `token` resumes here, if it is held, not ending, and belongs to `identity`. */
+  find(token: string, identity: string): Session | undefined {
+    const session = this.byToken.get(token);
+    if (session === undefined || session.identity !== identity) return undefined;
+    return session.state === 'open' || session.state === 'detached' ? session : undefined;
+  }
+
+  /** Creates a session (new, or continued from a stored record) and makes it findable. */
+  create(identity: string, params: LivenessParams, record?: SessionRecord): Session {
+    let id = record?.id;
+    while (id === undefined || this.sessions.has(id)) id = randomBytes(4).toString('hex');
+    const token = record?.token ?? randomBytes(TOKEN_LENGTH).toString('hex');
+    const { resumeWindow, maxBuffered, clock } = this.options;
+    const session = new Session(
+      this,
+      { id, identity, token, params, resumeWindow, clock },
+      maxBuffered === undefined ? {} : { maxBuffered },
+      record,
+    );
+    this.sessions.set(id, session);
+    this.byToken.set(token, session);
+    return session;
+  }
+
+  /**
+   * A resume claimed `record` from the store and then could not go on (its connection dropped, the server
+   * began shutting down, its HELLO was refused): the store gets it back — or, when this server holds the
+   * session in a state at least as new, that state — so that the client can still resume.
+   */
+  giveBack(record: SessionRecord | undefined, local: Session | undefined): void {
+    if (
+      local !== undefined &&
+      local.state === 'detached' &&
+      (record === undefined || record.epoch <= local.epoch)
+    )
+      this.save(local);
+    else if (record !== undefined)
+      this.call(() => this.options.store.save(record, this.options.resumeWindow));
+  }
+
+  sessionDetached(session: Session): void {
+    this.save(session);
+  }
+
+  sessionClosed(session: Session, ending: SessionEnding): void {
+    if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    if (this.byToken.get(session.token) === session) this.byToken.delete(session.token);
+    // Only a session that ended for good is forgotten by the store: an expired record goes by its time to
+    // live, one left at a shutdown may still be resumed elsewhere, and one that moved is another's now.
+    if (ending === 'ended')
+      this.call(() => this.options.store.delete(session.token, session.recordedState()));
+  }
+
+  private save(session: Session): void {
+    this.call(() => this.options.store.save(session.toRecord(), this.options.resumeWindow));
+  }
+
+  private call(call: () => void | Promise<void>): void {
+    try {
+      Promise.resolve(call()).catch((err: unknown) => this.options.onStoreError(asError(err)));
+    } catch (err) {
+      this.options.onStoreError(asError(err));
+    }
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
