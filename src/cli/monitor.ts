@@ -62,7 +62,18 @@ export function monitor(server: HeartbeatServer, options: MonitorOptions): Monit
     });
   };
   server.on('session', watch);
-  server.on('error', (err) => emit('error', { message: err.message }));
+  // A connection that never became a session (not lifeline, TLS or credentials refused): said for people.
+  server.on('rejected', (report, remote) => {
+    if (!options.json) write(`refused ${remote}: ${report.detail ?? report.cause}`);
+  });
+  // Errors while listening (a port in use) are the caller's to report, once; later ones (a store that
+  // failed, accept() out of file descriptors) are said here: a JSON event, or a line on stderr.
+  server.once('listening', () =>
+    server.on('error', (err) => {
+      if (options.json) out.event('error', { message: err.message });
+      else process.stderr.write(`lifeline: error: ${err.message}\n`);
+    }),
+  );
   const timer = table ? setInterval(() => table.draw(), options.redrawMs ?? 500) : undefined;
   timer?.unref();
 
@@ -90,8 +101,6 @@ function humanLine(event: string, f: Fields, printMessages: boolean): string | u
       return `[${f.id}] resumed from ${f.remote}`;
     case 'closed':
       return `[${f.id}] closed`;
-    case 'error':
-      return `error: ${f.message}`;
     default:
       return undefined;
   }

@@ -1,19 +1,22 @@
 // lifeline serve: a heartbeat server that shows its sessions' lives (and with --echo sends every message
 // back to its sender); with --http PORT also Prometheus metrics at /metrics and the live dashboard at /.
-import { createMetricsHttp, type MetricsHttp } from '../metrics/http.js';
+// A port it cannot have (the heartbeat's or the dashboard's) ends it: exit status 1 and one line.
+import { checkDashboardDependencies, createMetricsHttp, type MetricsHttp } from '../metrics/http.js';
 import { probeRtt } from '../metrics/probe.js';
 import { createServer, type HeartbeatServer } from '../server/server.js';
 import {
+  FatalError,
   heartbeatFlags,
   heartbeatOptions,
   keepAliveFlags,
   keepAliveOptions,
+  noMorePositionals,
   parse,
   parsePort,
-  UsageError,
 } from './args.js';
 import { monitor } from './monitor.js';
 import { ms } from './output.js';
+import { serverSecurity, tlsFlags } from './tls.js';
 
 export const serveFlags = {
   host: { type: 'string' },
@@ -23,17 +26,21 @@ export const serveFlags = {
   http: { type: 'string' },
   ...heartbeatFlags,
   ...keepAliveFlags,
+  ...tlsFlags,
 } as const;
 
 export async function serve(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, serveFlags);
-  if (positionals.length > 0) throw new UsageError(`serve: unexpected argument "${positionals[0]}"`);
+  noMorePositionals('serve', positionals, 0);
   const host = typeof values.host === 'string' ? values.host : '0.0.0.0';
   const port = typeof values.port === 'string' ? parsePort('--port', values.port) : 7070;
   const httpPort = typeof values.http === 'string' ? parsePort('--http', values.http) : undefined;
   const json = values.json === true;
-  const keepAlive = keepAliveOptions(values);
-  const server = createServer({ ...heartbeatOptions(values), ...(keepAlive ? { keepAlive } : {}) });
+  const heartbeat = heartbeatOptions(values);
+  const keepAlive = keepAliveOptions(values, heartbeat);
+  const security = serverSecurity(values);
+  if (httpPort !== undefined) needDashboard();
+  const server = createServer({ ...heartbeat, ...(keepAlive ? { keepAlive } : {}), ...security });
   const view = monitor(server, {
     json,
     live: process.stdout.isTTY === true,
@@ -42,15 +49,30 @@ export async function serve(argv: string[]): Promise<number> {
 
   await listen(server, port, host);
   const address = server.address();
-  view.out.event('listening', { host: address.address, port: address.port });
+  view.out.event('listening', {
+    host: address.address,
+    port: address.port,
+    ...(security.tls ? { tls: true } : {}),
+  });
   const hb = server.heartbeat;
   view.log(`heartbeat: interval ${ms(hb.interval)}, timeout ${ms(hb.timeout)}, ${hb.detector} detector`);
+  if (security.tls || security.authenticate) {
+    const tls = security.tls ? `TLS${security.tls.requestCert ? ' with client certificates' : ''}` : '';
+    const auth = security.authenticate ? 'clients must present --credentials' : '';
+    view.log(`security: ${[tls, auth].filter(Boolean).join('; ')}`);
+  }
 
   // The server hears RTTs only from PINGs it sends; the table and the dashboard want them.
   if (!json || httpPort !== undefined) probeRtt(server, Math.max(1000, hb.interval));
   let http: MetricsHttp | undefined;
   if (httpPort !== undefined) {
-    http = await startHttp(server, httpPort, host, `${address.address}:${address.port}`);
+    try {
+      http = await startHttp(server, httpPort, host, `${address.address}:${address.port}`);
+    } catch (err) {
+      view.stop();
+      server.close();
+      throw err;
+    }
     const where = http.http.address() as { address: string; port: number };
     const url = `http://${urlHost(where.address)}:${where.port}/`;
     view.out.event('http', { host: where.address, port: where.port, url });
@@ -68,14 +90,42 @@ export async function serve(argv: string[]): Promise<number> {
   });
 }
 
-export function listen(server: HeartbeatServer, port: number, host: string): Promise<void> {
+/** Listens on host:port; a port that cannot be had is one clear error naming the flag. */
+export function listen(server: HeartbeatServer, port: number, host: string, flag = '--port'): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (err: NodeJS.ErrnoException) => reject(portError(err, flag, port, host));
+    server.once('error', fail);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });
+}
+
+/** EADDRINUSE and friends, said for people: which flag, which port, what to do. */
+function portError(err: NodeJS.ErrnoException, flag: string, port: number, host: string): Error {
+  const where = `${host}:${port}`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new FatalError(`${flag}: ${where} is already in use (pick another port)`);
+    case 'EACCES':
+      return new FatalError(`${flag}: not allowed to listen on ${where} (ports below 1024 need root)`);
+    case 'EADDRNOTAVAIL':
+      return new FatalError(`${flag}: ${host} is not an address of this machine`);
+    default:
+      return err;
+  }
+}
+
+/** --http needs the optional peer dependencies prom-client and uplot: said before anything starts. */
+function needDashboard(): void {
+  try {
+    checkDashboardDependencies();
+  } catch (err) {
+    throw new FatalError(
+      `--http: ${(err as Error).message} (with -g when lifeline itself is installed globally)`,
+    );
+  }
 }
 
 /** Starts metrics and the dashboard for `server` on host:port. */
@@ -90,11 +140,10 @@ export async function startHttp(
     info: { address, interval: hb.interval, timeout: hb.timeout, detector: hb.detector },
   });
   await new Promise<void>((resolve, reject) => {
-    http.http.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'EADDRINUSE' ? new UsageError(`--http: port ${port} is already in use on ${host}`) : err,
-      ),
-    );
+    http.http.once('error', (err: NodeJS.ErrnoException) => {
+      http.close();
+      reject(portError(err, '--http', port, host));
+    });
     http.http.listen(port, host, () => resolve());
   });
   return http;

@@ -31,13 +31,18 @@ export interface MetricsHttp {
   close(callback?: () => void): void;
 }
 
+/** Throws LIFELINE_UNSUPPORTED naming the optional packages the dashboard needs and that are not installed. */
+export function checkDashboardDependencies(): void {
+  requireInstalled(['prom-client', UPLOT_JS]);
+}
+
 /**
  * An http.Server (not listening yet: call `.http.listen(port, host)`) serving /metrics, the dashboard at /
  * and its event stream at /events for `server`. Needs the optional peer dependencies prom-client and uplot;
  * throws LIFELINE_UNSUPPORTED naming those that are not installed.
  */
 export function createMetricsHttp(server: HeartbeatServer, options: MetricsHttpOptions = {}): MetricsHttp {
-  requireInstalled(['prom-client', UPLOT_JS]);
+  checkDashboardDependencies();
   const registry = options.registry ?? instrument(server);
   const feed = new DashboardFeed(server, options.info, options);
   // node:http is loaded here, not at import: a process that never serves metrics does not pay for it.

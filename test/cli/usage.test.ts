@@ -80,7 +80,7 @@ describe('a connection that cannot be made: one clear line, non-zero exit', { co
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /^lifeline ping: cannot connect to no-such-host\.invalid:7070: the name "no-such-host\.invalid" does not resolve/,
+      /^lifeline ping: cannot connect to no-such-host\.invalid:7070: unknown host: the name "no-such-host\.invalid" does not resolve/,
     );
     assert.equal(r.stderr.trimEnd().split('\n').length, 1);
   });
