@@ -80,8 +80,10 @@ export class SessionRegistry implements SessionOwner {
       this.call(() => this.options.store.delete(session.token, session.recordedState()));
   }
 
+  /** Records a detached session for what is left of its resume window (the whole window when handed over). */
   private save(session: Session): void {
-    this.call(() => this.options.store.save(session.toRecord(), this.options.resumeWindow));
+    const ttl = session.state === 'detached' ? session.windowLeft() : this.options.resumeWindow;
+    if (ttl > 0) this.call(() => this.options.store.save(session.toRecord(), ttl));
   }
 
   private call(call: () => void | Promise<void>): void {

@@ -74,6 +74,8 @@ export class Session extends Endpoint {
    */
   private recordedNextSeq = 1;
   private expiry: Timer | undefined;
+  /** While detached: when the resume window ends (monotonic ms). */
+  private expiresAt = 0;
   private readonly params: LivenessParams;
   private readonly resumeWindow: number;
   private readonly clock: Clock;
@@ -138,6 +140,11 @@ export class Session extends Endpoint {
     return { epoch: this.epoch };
   }
 
+  /** While detached: how much of the resume window is left, in ms (0 otherwise). */
+  windowLeft(now = this.clock.now()): number {
+    return this.status === 'detached' ? Math.max(0, this.expiresAt - now) : 0;
+  }
+
   /** Ms since the client was last heard from (0 while bytes flow), for display. */
   silentMs(now = this.clock.now()): number {
     return this.transport?.silentMs(now) ?? 0;
@@ -163,7 +170,9 @@ export class Session extends Endpoint {
    * its record. Nothing is reported unconfirmed: the record carries the unacknowledged messages on.
    */
   handOver(reason: string): void {
-    this.transact(() => this.end('shutdown', 'server-shutdown', reason));
+    // Without a resume window there is nothing to hand over: the session ends.
+    const ending = this.resumeWindow === 0 ? 'ended' : 'shutdown';
+    this.transact(() => this.end(ending, 'server-shutdown', reason));
   }
 
   private end(ending: 'ended' | 'shutdown', name: 'normal' | 'server-shutdown', reason: string): void {
@@ -265,6 +274,7 @@ export class Session extends Endpoint {
       this.announce('dead', report);
       if (this.resumeWindow === 0) return this.finish('ended');
       this.move('detached');
+      this.expiresAt = this.clock.now() + this.resumeWindow;
       this.expiry = this.clock.setTimeout(() => this.expire(), this.resumeWindow);
       this.expiry.unref();
       this.owner.sessionDetached(this);

@@ -42,10 +42,10 @@ export interface SessionStore {
    */
   take(token: string, identity: string): SessionRecord | undefined | Promise<SessionRecord | undefined>;
   /**
-   * Forgets a record: the session ended for good on this server (closed by the application, or a final
-   * death). Never called when the resume window passes (the time to live given to save() does that), at
-   * this server's shutdown (another server of the fleet may still resume the session), or for a copy this
-   * server found superseded by another server's newer record.
+   * Forgets a record: the session ended for good on this server (closed by the application, a final death,
+   * or its resume window ran out here — so that a record given back late cannot outlive the window). Never
+   * called at this server's shutdown (another server of the fleet may still resume the session), or for a
+   * copy this server found superseded by another server's newer record.
    *
    * `expected` is the epoch this server recorded. A shared store must then delete only a record of that
    * epoch (compare-and-delete): a newer one was saved later by another server, to which the session moved,

@@ -3,7 +3,7 @@
 // each instead of a Timeout object and a timer callback each (a server holds tens of thousands). A transport
 // leaves the sweep for its own precise timer the moment its client is overdue, so detection is as exact as
 // before: the sweep only ever says "still fine".
-import type { Clock, Timer } from './clock.js';
+import { type Clock, systemClock, type Timer } from './clock.js';
 
 export interface SweepMember {
   /** @internal position in the sweep's list; -1 when in none. Owned by the Sweep. */
@@ -71,7 +71,7 @@ export class Sweep {
   }
 }
 
-const sweeps = new Map<Clock, Map<number, Sweep>>();
+const sweeps = new WeakMap<Clock, Map<number, Sweep>>();
 
 /**
  * The process-wide sweep for a period (ms) on a clock: one for every server with the same heartbeat interval.
@@ -90,10 +90,10 @@ export function sweepFor(period: number, clock: Clock): Sweep {
   return sweep;
 }
 
-/** How many transports the sweeps watch, over all periods (for tests and diagnostics). */
-export function sweepMembers(): number {
+/** How many transports the sweeps of `clock` watch, over all periods (for tests and diagnostics). */
+export function sweepMembers(clock: Clock = systemClock): number {
   let n = 0;
-  for (const byPeriod of sweeps.values()) for (const sweep of byPeriod.values()) n += sweep.size;
+  for (const sweep of sweeps.get(clock)?.values() ?? []) n += sweep.size;
   return n;
 }
 

@@ -1,16 +1,11 @@
-// One TCP (or TLS) connection carrying the lifeline protocol: decodes frames, answers PINGs, sends PINGs
-// when it has heard nothing, measures round-trip times and declares the peer dead. It knows nothing of
-// sessions, sequence numbers or reconnects: those belong to its owner (an Endpoint). One timer at most, none
-// while the server side is healthy (a sweep watches it: sweep.ts), and nothing on the per-frame path but
-// `lastHeardAt = now`.
+// One TCP (or TLS) connection carrying the lifeline protocol: the socket plumbing around the pure heartbeat
+// core (heartbeat.ts). It decodes frames, answers PINGs, carries out the heartbeat's decisions (PING, wait,
+// declare dead) and reports how the connection ended. It knows nothing of sessions, sequence numbers or
+// reconnects: those belong to its owner (an Endpoint). One timer at most, none while the server side is
+// healthy (a sweep watches it: sweep.ts), and nothing on the per-frame path but `heard(now)`.
+// Its states (TRANSPORT_TRANSITIONS) change through move() only.
 import type net from 'node:net';
-import {
-  createDetector,
-  type Detector,
-  type DetectorState,
-  fatalSilenceAt,
-  silenceIsFatal,
-} from '../detect/index.js';
+import type { DetectorState } from '../detect/index.js';
 import { type KeepAliveOptions, setKeepAlive, setLinearTimeouts, tcpInfo } from '../keepalive/index.js';
 import { GoawayCode, type GoawayName } from '../protocol/constants.js';
 import { type DecodeError, Decoder, decodedBeforeThrow, decodeWhole } from '../protocol/decoder.js';
@@ -27,7 +22,8 @@ import type { Frame } from '../protocol/frames.js';
 import { encodeHttpRefusal } from '../protocol/refusal.js';
 import { type Clock, systemClock, type Timer } from './clock.js';
 import { causeOfSocketError, type DeathReport, diagnose } from './death.js';
-import type { DetectorKind } from './options.js';
+import { Heartbeat, type LivenessParams } from './heartbeat.js';
+import { step, type Transitions } from './machine.js';
 import { type Sweep, type SweepMember, sweepFor } from './sweep.js';
 
 /** What a transport tells its owner. Plain callbacks: they run on the per-frame path. */
@@ -51,35 +47,26 @@ export interface TransportHandler {
   onDrain?(): void;
 }
 
-export interface LivenessParams {
-  interval: number;
-  timeout: number;
-  detector: DetectorKind;
-  phiThreshold: number | undefined;
-  maxPingsPerInterval: number;
-  /**
-   * 'active' (the client): sends a PING when it has heard nothing for `interval`.
-   * 'passive' (the server): answers, and sends a PING of its own only after 1.5 intervals of silence, so
-   * that on a healthy link only the client pings and the server's own PINGs serve as the probe whose
-   * acknowledgement (or not) tells a hung peer from a broken network.
-   * 'off': no PINGs and no heartbeat death (PINGs are still answered): kernel keepalive alone watches.
-   */
-  mode: 'active' | 'passive' | 'off';
-  /**
-   * Passive side: at most this often (ms), answer a PING with a PONG *and* a PING of its own, so that the
-   * server measures round-trip times too without pinging every interval. 0 = never.
-   */
-  rttSampleEvery?: number;
-}
+export type { LivenessParams } from './heartbeat.js';
 
 /** A timer firing this much later than asked means this process, not the peer, was stalled. */
 const STALL_MS = 100;
-/** PING timers are rounded up to this many ms, so that thousands of connections share few timer lists. */
-const PING_QUANTUM_MS = 8;
 /** How long a closing connection may linger for the peer's FIN before it is destroyed, in ms. */
 const LINGER_MS = 2000;
 
+/**
+ * - `handshake`: preface and HELLO/WELCOME under way (the handshake timeout runs);
+ * - `open`: the heartbeat runs; `closing`: GOAWAY said or heard, lingering for the peer's FIN;
+ * - `ended`: the socket closed and the owner was told, once.
+ */
 type State = 'handshake' | 'open' | 'closing' | 'ended';
+
+const TRANSPORT_TRANSITIONS: Transitions<State> = {
+  handshake: ['open', 'closing', 'ended'],
+  open: ['closing', 'ended'],
+  closing: ['ended'],
+  ended: [],
+};
 
 export class Transport implements SweepMember {
   readonly socket: net.Socket;
@@ -98,9 +85,8 @@ export class Transport implements SweepMember {
   handler: TransportHandler;
   private state: State = 'handshake';
   private report: DeathReport | undefined;
-  /** The phi detector's state; the deadline detector is two fields the transport has anyway. */
-  private detector: Detector | undefined;
-  private params: LivenessParams | undefined;
+  /** The heartbeat, from the moment the handshake completed (kept once the connection closes). */
+  private beat: Heartbeat | undefined;
   /** Its own timer, when it needs one; not while a sweep watches it (a healthy server-side link). */
   private timer: Timer | undefined;
   private sweep: Sweep | undefined;
@@ -108,13 +94,16 @@ export class Transport implements SweepMember {
   sweepIndex = -1;
   private timerDelay = 0;
   private dueAt = 0;
-  private lastPingAt = Number.NEGATIVE_INFINITY;
   private pingId = 0;
   private pingWindowAt = 0;
   private pingsInWindow = 0;
-  private graceUntil = 0;
   private confirming = false;
   private prefaceSent = false;
+  /**
+   * This side said GOAWAY, announcing the last DATA it received: DATA arriving after it is not delivered
+   * (the peer was told it did not arrive, and will resend it on a resume or report it unconfirmed).
+   */
+  private saidGoaway = false;
   /** @internal a 'drain' listener is registered */
   awaitingDrain = false;
 
@@ -150,7 +139,7 @@ export class Transport implements SweepMember {
 
   /** True once the handshake completed (even if the connection has ended since). */
   get opened(): boolean {
-    return this.params !== undefined;
+    return this.beat !== undefined;
   }
 
   /** True once the connection is closing or over. */
@@ -163,30 +152,21 @@ export class Transport implements SweepMember {
     this.handler = handler;
   }
 
-  /** The handshake is done: start the liveness clock. */
+  /** The handshake is done: start the heartbeat. The peer's silence counts from now. */
   open(params: LivenessParams): void {
     if (this.state !== 'handshake') return;
-    this.state = 'open';
-    this.params = params;
-    // The peer's silence counts from now: not across this side's own authentication or store calls, while
-    // nothing of the peer's was read.
+    this.move('open');
+    // Not across this side's own authentication or store calls, while nothing of the peer's was read.
     const now = this.clock.now();
     this.lastHeardAt = now;
-    if (params.detector !== 'deadline') {
-      this.detector = createDetector(
-        params.detector,
-        {
-          interval: params.interval,
-          timeout: params.timeout,
-          ...(params.phiThreshold === undefined ? {} : { threshold: params.phiThreshold }),
-        },
-        now,
-      );
-      this.detector.heard(this.lastHeardAt);
-    }
+    this.beat = new Heartbeat(params, now);
     this.pingWindowAt = now;
     if (params.mode === 'off') this.disarm();
-    else this.schedule(now);
+    else this.schedule(this.beat, now);
+  }
+
+  private move(to: State): void {
+    this.state = step('Transport', TRANSPORT_TRANSITIONS, this.state, to);
   }
 
   /** Writes the preface and a first frame (HELLO, WELCOME or GOAWAY) in one segment. */
@@ -200,7 +180,7 @@ export class Transport implements SweepMember {
    * handshake or while closing nothing is written: the message stays in the replay buffer.
    */
   writeData(seq: number, payload: Buffer): boolean {
-    if (this.state !== 'open') return true;
+    if (this.state !== 'open' || !this.socket.writable) return true;
     let ok: boolean;
     if (payload.length <= 1024) ok = this.socket.write(encodeData(seq, payload));
     else {
@@ -230,7 +210,8 @@ export class Transport implements SweepMember {
       ? encodeFrame(frame)
       : Buffer.concat([encodePreface(), encodeFrame(frame)]);
     this.prefaceSent = true;
-    this.state = 'closing';
+    this.saidGoaway = true;
+    this.move('closing');
     this.socket.end(bytes);
     this.arm(LINGER_MS, this.clock.now());
   }
@@ -239,7 +220,7 @@ export class Transport implements SweepMember {
   destroy(report: DeathReport): void {
     if (this.state === 'ended') return;
     this.report ??= report;
-    this.state = 'closing';
+    if (this.state !== 'closing') this.move('closing');
     this.socket.destroy();
   }
 
@@ -250,37 +231,17 @@ export class Transport implements SweepMember {
 
   /** Detector state for display ('phi' value or time left); undefined before the handshake. */
   detectorState(now = this.clock.now()): DetectorState | undefined {
-    if (this.detector !== undefined) return this.detector.state(now);
-    if (this.params === undefined) return undefined;
-    return { kind: 'deadline', silentMs: this.silentMs(now), leftMs: this.deadAt(now) - now };
-  }
-
-  /** After `pingAfter` ms of silence this side PINGs: the client after one interval, the server after 1.5. */
-  private get pingAfter(): number {
-    const params = this.params!;
-    return params.mode === 'active' ? params.interval : params.interval * 1.5;
-  }
-
-  /** The detector's verdict; the deadline detector's rule applied to this transport's own `lastHeardAt`. */
-  private isDead(now: number): boolean {
-    if (this.detector !== undefined) return this.detector.isDead(now);
-    return silenceIsFatal(this.lastHeardAt, this.params!.timeout, now);
-  }
-
-  /** The earliest time at which isDead() holds if nothing more is heard. */
-  private deadAt(now: number): number {
-    if (this.detector !== undefined) return this.detector.deadlineAt(now);
-    return fatalSilenceAt(this.lastHeardAt, this.params!.timeout, now);
+    return this.beat?.state(now);
   }
 
   onData(chunk: Buffer): void {
     const now = this.clock.now();
     this.lastHeardAt = now;
-    this.detector?.heard(now);
+    this.beat?.heard(now);
     if (this.state === 'ended') return;
     const error = this.decode(chunk);
     if (error !== undefined) this.refuse(error);
-    else if (this.state === 'open') {
+    else if (this.state === 'open' && this.socket.writable) {
       const due = this.handler.ackDue(false);
       if (due > 0) this.socket.write(encodeAck(due));
     }
@@ -316,20 +277,24 @@ export class Transport implements SweepMember {
   }
 
   onFrame(frame: Frame): void {
-    if (this.state === 'closing' && frame.type !== 'data' && frame.type !== 'ack' && frame.type !== 'goaway')
-      return;
+    if (this.state === 'closing') {
+      // Still read while closing: the peer's ACKs, its GOAWAY, and DATA sent before it heard ours.
+      if (frame.type === 'data' ? this.saidGoaway : frame.type !== 'ack' && frame.type !== 'goaway') return;
+    }
     switch (frame.type) {
-      case 'ping':
-        if (this.state !== 'open') return this.violation('PING before the handshake completed');
-        if (this.tooManyPings()) return;
+      case 'ping': {
+        const beat = this.beat;
+        if (beat === undefined) return this.violation('PING before the handshake completed');
+        if (this.state !== 'open' || this.tooManyPings(beat)) return;
         this.writeWithAck(encodePong(frame.id, frame.timestamp));
-        if (this.params!.mode === 'passive') {
-          const every = this.params!.rttSampleEvery ?? 0;
-          if (every > 0 && this.lastHeardAt - this.lastPingAt >= every) this.ping(this.lastHeardAt);
+        if (beat.params.mode === 'passive') {
+          const every = beat.params.rttSampleEvery ?? 0;
+          if (every > 0 && this.lastHeardAt - beat.lastPingAt >= every) this.ping(beat, this.lastHeardAt);
         }
         return;
+      }
       case 'pong': {
-        if (this.state !== 'open') return this.violation('PONG before the handshake completed');
+        if (this.beat === undefined) return this.violation('PONG before the handshake completed');
         const ms = ((microsNow(this.clock) - frame.timestamp) >>> 0) / 1000;
         this.handler.onRtt(ms);
         return;
@@ -342,9 +307,14 @@ export class Transport implements SweepMember {
           detail: frame.reason ? `${frame.name}: ${frame.reason}` : frame.name,
         };
         this.handler.onFrame(frame, this);
-        if (this.state !== 'ended') {
-          this.state = 'closing';
-          this.socket.end();
+        // The linger is armed once: a GOAWAY after GOAWAY changes nothing.
+        if (this.state === 'handshake' || this.state === 'open') {
+          this.move('closing');
+          // The last word: what this side received, so that the peer reports as unconfirmed only what
+          // truly did not arrive.
+          const due = this.beat !== undefined && this.socket.writable ? this.handler.ackDue(true) : 0;
+          if (due > 0) this.socket.end(encodeAck(due));
+          else this.socket.end();
           this.arm(LINGER_MS, this.clock.now());
         }
         return;
@@ -371,7 +341,7 @@ export class Transport implements SweepMember {
         detail: error.reason,
         goaway: 'protocol-error',
       };
-      this.state = 'closing';
+      this.move('closing');
       this.socket.end(encodeHttpRefusal());
       this.arm(LINGER_MS, this.clock.now());
       return;
@@ -379,9 +349,9 @@ export class Transport implements SweepMember {
     this.violation(error.reason, error.code);
   }
 
-  private tooManyPings(): boolean {
+  private tooManyPings(beat: Heartbeat): boolean {
     const now = this.lastHeardAt; // this chunk's arrival time
-    const params = this.params!;
+    const params = beat.params;
     // The window is one interval, but never longer than a second: `lifeline ping -i 200ms` must pass
     // whatever interval the server dictates, while a flood of thousands per second never does.
     if (now - this.pingWindowAt >= Math.min(params.interval, 1000)) {
@@ -397,17 +367,20 @@ export class Transport implements SweepMember {
   }
 
   private writeWithAck(frame: Buffer): void {
+    // The socket ends itself on the peer's FIN (allowHalfOpen false): nothing more can go out, and no ACK
+    // is counted as sent.
+    if (!this.socket.writable) return;
     const due = this.handler.ackDue(true);
     this.socket.write(due > 0 ? Buffer.concat([encodeAck(due), frame]) : frame);
   }
 
   /** Sends a PING now (lifeline ping); its PONG reports an RTT like any other. */
   pingNow(): void {
-    if (this.state === 'open') this.ping(this.clock.now());
+    if (this.state === 'open' && this.beat !== undefined) this.ping(this.beat, this.clock.now());
   }
 
-  private ping(now: number): void {
-    this.lastPingAt = now;
+  private ping(beat: Heartbeat, now: number): void {
+    beat.pinged(now);
     this.pingId = (this.pingId + 1) >>> 0;
     this.writeWithAck(encodePing(this.pingId, microsNow(this.clock)));
   }
@@ -439,36 +412,19 @@ export class Transport implements SweepMember {
   }
 
   /**
-   * The passive side on a healthy link: the client's PINGs arrive every interval and the deadline is more
-   * than one sweep period away. Such a transport is watched by the sweep, not by a timer of its own.
-   */
-  private healthy(now: number): boolean {
-    const params = this.params!;
-    return (
-      params.mode === 'passive' &&
-      now - this.lastHeardAt < params.interval &&
-      Math.max(this.deadAt(now), this.graceUntil) - now > this.pingAfter
-    );
-  }
-
-  /**
-   * Arms the one timer for the earlier of: the next PING due, the detector's deadline; or, on a healthy
+   * Arms the one timer for what the heartbeat asks (the next PING due, or its deadline); or, on a healthy
    * passive link, hands the transport to the sweep (no precision needed until the client is overdue).
    */
-  private schedule(now: number): void {
-    const pingAfter = this.pingAfter;
-    if (this.healthy(now)) {
+  private schedule(beat: Heartbeat, now: number): void {
+    if (beat.healthy(now)) {
       if (this.sweep === undefined) {
         this.disarm();
-        this.sweep = sweepFor(Math.ceil(pingAfter), this.clock);
+        this.sweep = sweepFor(Math.ceil(beat.pingAfter), this.clock);
         this.sweep.add(this);
       }
       return;
     }
-    const deadAt = Math.max(this.deadAt(now), this.graceUntil);
-    const pingAt = Math.max(this.lastHeardAt, this.lastPingAt) + pingAfter;
-    if (deadAt <= pingAt) this.arm(Math.max(1, Math.ceil(deadAt - now)), now);
-    else this.arm(Math.max(1, Math.ceil((pingAt - now) / PING_QUANTUM_MS) * PING_QUANTUM_MS), now);
+    this.arm(beat.wakeIn(now), now);
   }
 
   onTimer(): void {
@@ -478,7 +434,7 @@ export class Transport implements SweepMember {
 
   /** @internal a sweep tick (see sweep.ts): nothing to do while healthy; else as if a timer had fired. */
   onSweep(now: number, lateMs: number): void {
-    if (!this.healthy(now)) {
+    if (this.beat === undefined || !this.beat.healthy(now)) {
       this.leaveSweep();
       this.check(now, lateMs);
       return;
@@ -491,9 +447,9 @@ export class Transport implements SweepMember {
   private stalled(now: number, lateMs: number): void {
     this.handler.onStall?.(lateMs);
     // The peer's PINGs queued up while we were not running and will be read all at once: not a flood.
-    if (this.params !== undefined) {
+    if (this.beat !== undefined) {
       this.pingWindowAt = now;
-      this.pingsInWindow = -Math.ceil(lateMs / this.params.interval);
+      this.pingsInWindow = -Math.ceil(lateMs / this.beat.params.interval);
     }
   }
 
@@ -509,41 +465,41 @@ export class Transport implements SweepMember {
       });
       return;
     }
-    if (this.state !== 'open') {
+    const beat = this.beat;
+    if (this.state !== 'open' || beat === undefined) {
       this.socket.destroy(); // lingered long enough for the peer's FIN
       return;
     }
-    if (this.isDead(now) && now >= this.graceUntil) {
-      // If we were stalled past a PING we owed, the peer had no chance to answer it: give it one interval.
-      if (lateMs > this.params!.interval && now - this.lastPingAt > this.params!.interval) {
-        this.ping(now);
-        this.graceUntil = now + this.params!.interval;
-        this.schedule(now);
+    switch (beat.check(now, lateMs)) {
+      case 'dead':
+        // Never blame the peer on stale information: let input that arrived meanwhile be read first.
+        if (!this.confirming) {
+          this.confirming = true;
+          this.clock.setImmediate(onConfirmDeath, this);
+        }
         return;
-      }
-      // Never blame the peer on stale information: let input that arrived meanwhile be read first.
-      if (!this.confirming) {
-        this.confirming = true;
-        this.clock.setImmediate(onConfirmDeath, this);
-      }
-      return;
+      case 'ping':
+        this.ping(beat, now);
+        break;
+      case 'wait':
+        break;
     }
-    if (now - Math.max(this.lastHeardAt, this.lastPingAt) >= this.pingAfter - PING_QUANTUM_MS) this.ping(now);
-    this.schedule(now);
+    this.schedule(beat, now);
   }
 
   confirmDeath(): void {
     this.confirming = false;
-    if (this.state !== 'open') return;
+    const beat = this.beat;
+    if (this.state !== 'open' || beat === undefined) return;
     const now = this.clock.now();
-    if (!this.isDead(now)) {
-      this.schedule(now);
+    if (!beat.isDead(now)) {
+      this.schedule(beat, now);
       return;
     }
-    const info = tcpInfo(this.socket);
+    const info = kernelView(this.socket);
     const silentMs = this.silentMs(now);
     const detail =
-      `nothing heard for ${Math.round(silentMs)} ms (timeout ${this.params!.timeout} ms)` +
+      `nothing heard for ${Math.round(silentMs)} ms (timeout ${beat.params.timeout} ms)` +
       (info
         ? `; kernel: ${info.unacked} unacked, ${info.retransmits} retransmits, last ACK ${info.lastAckReceivedMs} ms ago`
         : '');
@@ -560,7 +516,7 @@ export class Transport implements SweepMember {
 
   onClose(): void {
     if (this.state === 'ended') return;
-    this.state = 'ended';
+    this.move('ended');
     this.disarm();
     const report = this.report ?? {
       cause: 'closed',
@@ -576,6 +532,15 @@ function microsNow(clock: Clock): number {
   return Math.floor(clock.now() * 1000) >>> 0;
 }
 
+/** TCP_INFO for the diagnosis, or undefined where there is none (another platform, a socket not over TCP). */
+function kernelView(socket: net.Socket): ReturnType<typeof tcpInfo> {
+  try {
+    return tcpInfo(socket);
+  } catch {
+    return undefined;
+  }
+}
+
 let kernelWarned = false;
 
 /** The kernel layer under every lifeline socket: keepalive (+ TCP_USER_TIMEOUT) and thin-stream timeouts. */
@@ -585,7 +550,8 @@ function applyKernel(
   linear: boolean,
 ): void {
   try {
-    if (keepAlive !== undefined) setKeepAlive(socket, keepAlive);
+    // false: the kernel's settings are left alone.
+    if (keepAlive !== undefined && keepAlive !== false) setKeepAlive(socket, keepAlive);
     if (linear) setLinearTimeouts(socket, true);
   } catch (err) {
     // The heartbeat still works without the kernel layer; say so once, loudly, never silently.

@@ -176,7 +176,19 @@ export async function play(schedule: Schedule): Promise<string[]> {
   }
 }
 
+/** Steps that break something: a message in flight across one may be delivered and its ACK lost. */
+const FAULTS: ReadonlySet<Step['do']> = new Set([
+  'cut',
+  'stall',
+  'refuse',
+  'pause',
+  'serverClose',
+  'goaway',
+  'pingFlood',
+]);
+
 function apply(world: World, s: Step): void {
+  if (FAULTS.has(s.do)) world.faultsAt.push(world.scheduler.now);
   switch (s.do) {
     case 'send':
       return world.send(s.side, s.n);

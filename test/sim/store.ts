@@ -10,6 +10,12 @@ export class SimStore implements SessionStore {
   takeDelayMs = 0;
   /** take() calls whose answer has not arrived yet. */
   pendingTakes = 0;
+  /**
+   * Server messages carried by a record that ran out of time without being taken or deleted: a session
+   * handed over at a shutdown and never resumed. Nobody can report them (see README, Limits).
+   */
+  readonly orphaned = new Set<number>();
+  private readonly last = new Map<string, { record: SessionRecord; settled: boolean }>();
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -19,11 +25,30 @@ export class SimStore implements SessionStore {
   }
 
   save(record: SessionRecord, ttlMs: number): void {
+    const held = this.last.get(record.token);
+    if (held !== undefined && !held.settled && held.record.epoch > record.epoch)
+      return this.inner.save(record, ttlMs);
     this.inner.save(record, ttlMs);
+    const entry = { record, settled: false };
+    this.last.set(record.token, entry);
+    this.scheduler.at(
+      this.process,
+      this.scheduler.now + ttlMs,
+      () => {
+        if (this.last.get(record.token) !== entry || entry.settled) return;
+        for (const m of record.unacked) this.orphaned.add(Number(m.payload.toString().slice(1)));
+      },
+      'store expiry watch',
+    );
+  }
+
+  private settle(token: string): void {
+    const entry = this.last.get(token);
+    if (entry !== undefined) entry.settled = true;
   }
 
   take(token: string, identity: string): SessionRecord | undefined | Promise<SessionRecord | undefined> {
-    if (this.takeDelayMs === 0) return this.inner.take(token, identity);
+    if (this.takeDelayMs === 0) return this.taken(token, this.inner.take(token, identity));
     this.pendingTakes++;
     return new Promise((resolve) => {
       this.scheduler.at(
@@ -31,15 +56,22 @@ export class SimStore implements SessionStore {
         this.scheduler.now + this.takeDelayMs,
         () => {
           this.pendingTakes--;
-          resolve(this.inner.take(token, identity));
+          resolve(this.taken(token, this.inner.take(token, identity)));
         },
         'store take',
       );
     });
   }
 
+  private taken(token: string, record: SessionRecord | undefined): SessionRecord | undefined {
+    if (record !== undefined) this.settle(token);
+    return record;
+  }
+
   delete(token: string, expected?: RecordedState): void {
+    const before = this.inner.size;
     this.inner.delete(token, expected);
+    if (this.inner.size < before) this.settle(token);
   }
 
   /** The tokens of the records held now. */

@@ -58,11 +58,13 @@ export class World {
   readonly delivered: Record<Side, number[]> = { client: [], server: [] };
   readonly unconfirmed: Record<Side, number[]> = { client: [], server: [] };
   /**
-   * Messages reported unconfirmed before any application called close() (on either side, or server.close()):
-   * the session was lost for good (expired, not resumed, ended by a peer's GOAWAY), where the sender cannot
-   * know whether a message arrived whose acknowledgement was lost.
+   * Messages reported unconfirmed after a fault touched them (see faultDuring): the sender cannot know
+   * whether a message arrived whose acknowledgement the fault may have lost.
    */
   readonly unconfirmedByLoss = new Set<string>();
+  /** When each message was sent (key: side + number), and when a fault (cut, stall, pause...) was made. */
+  readonly sentAt = new Map<string, number>();
+  readonly faultsAt: number[] = [];
   /** An application called close() (client, session or server). */
   closeCalled = false;
   /** Problems seen while the schedule ran (checked with the rest at the end). */
@@ -156,6 +158,7 @@ export class World {
       try {
         endpoint.send(`${side === 'client' ? 'c' : 's'}${number}`);
         this.sent[side].push(number);
+        this.sentAt.set(`${side}${number}`, this.scheduler.now);
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code !== 'LIFELINE_CLOSED' && code !== 'LIFELINE_BUFFER_FULL')
@@ -231,14 +234,26 @@ export class World {
     this.delivered[from].push(n);
   }
 
+  /**
+   * Whether a fault touched message `key` between its send (less the longest stall or pause a step makes, so
+   * that one already under way counts) and now: only then may its acknowledgement have been lost.
+   */
+  private faultDuring(key: string): boolean {
+    const from = (this.sentAt.get(key) ?? 0) - FAULT_REACH_MS;
+    return this.faultsAt.some((at) => at >= from && at <= this.scheduler.now);
+  }
+
   private report(from: Side, messages: Array<{ payload: Buffer }>): void {
     for (const m of messages) {
       const n = Number(m.payload.toString().slice(1));
       this.unconfirmed[from].push(n);
-      if (!this.closeCalled) this.unconfirmedByLoss.add(`${from}${n}`);
+      if (this.faultDuring(`${from}${n}`)) this.unconfirmedByLoss.add(`${from}${n}`);
     }
   }
 }
+
+/** The longest a fault made by one step lasts (stalls and pauses), in ms. */
+const FAULT_REACH_MS = 10_000;
 
 export function logName(log: EventLog): string {
   return (log as unknown as { name: string }).name;
