@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { summarize } from '../../src/cli/ping.js';
-import { jsonLines, runToEnd, type Served, startServe } from './helpers.js';
+import { jsonLines, runToEnd, type Served, startCli, startServe } from './helpers.js';
 
 describe('lifeline ping', () => {
   let served: Served;
@@ -63,6 +63,48 @@ describe('lifeline ping', () => {
     const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 5000))]);
     assert.equal(code, 0, out);
     assert.match(out, /lifeline ping statistics ---\n\d+ pings sent, \d+ answered/);
+  });
+
+  test('a hung server: a line per unanswered PING, and the diagnosis peer-unresponsive', async () => {
+    const hung = await startServe();
+    const c = startCli(['ping', `127.0.0.1:${hung.port}`, '-c', '5', '-i', '200ms']);
+    try {
+      await c.stdout.waitLine(/^pong from .*: seq=2 /, 10_000);
+      hung.reader.child.kill('SIGSTOP'); // its kernel still acknowledges; its program answers nothing
+      assert.equal(await c.exit(10_000), 0, c.stderr.text);
+      const unanswered = c.stdout.lines.filter((l) =>
+        /^no answer from 127\.0\.0\.1:\d+: seq=\d+ \(\d+ ms\)$/.test(l),
+      );
+      assert.ok(unanswered.length >= 2, c.stdout.text);
+      assert.match(c.stdout.text, /^5 pings sent, [23] answered, [\d.]+% lost/m);
+      assert.match(
+        c.stdout.text,
+        /^diagnosis: peer-unresponsive: its kernel acknowledged every PING, its program did not answer .*; kernel: 0 unacked/m,
+      );
+    } finally {
+      await c.stop();
+      await hung.reader.stop();
+    }
+  });
+
+  test('--json on a hung server: unanswered events and the summary with its diagnosis', async () => {
+    const hung = await startServe();
+    const c = startCli(['ping', `127.0.0.1:${hung.port}`, '-c', '4', '-i', '200ms', '--json']);
+    try {
+      await c.stdout.waitLine(/"event":"rtt"/, 10_000);
+      hung.reader.child.kill('SIGSTOP');
+      assert.equal(await c.exit(10_000), 0, c.stderr.text);
+      const events = jsonLines(c.stdout.text);
+      const unanswered = events.filter((e) => e.event === 'unanswered');
+      assert.ok(unanswered.length >= 2);
+      for (const e of unanswered) assert.ok(typeof e.seq === 'number' && typeof e.waitedMs === 'number');
+      const summary = events.find((e) => e.event === 'summary')!;
+      assert.equal(summary.diagnosis, 'peer-unresponsive');
+      assert.equal(summary.lost, unanswered.length);
+    } finally {
+      await c.stop();
+      await hung.reader.stop();
+    }
   });
 
   test('mdev is the standard deviation of the round trips', () => {

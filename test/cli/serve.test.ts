@@ -1,37 +1,12 @@
 // lifeline serve for people (plain lines when stdout is not a terminal; the table it redraws on one), and
 // connect --no-heartbeat, whose kernel death is reported as keepalive-timeout.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { renderTable } from '../../src/cli/table.js';
 import type { SessionView } from '../../src/metrics/feed.js';
 import { cliArgv, EventReader, runCli } from '../helpers/cli.js';
 import { createNetns, needNetns } from '../helpers/netns.js';
-
-/** A child whose stdout is read as lines; waitLine(re, ms) resolves with the first match. */
-class Lines {
-  text = '';
-  constructor(readonly child: ChildProcess) {
-    child.stdout!.setEncoding('utf8').on('data', (t: string) => (this.text += t));
-  }
-  waitLine(re: RegExp, ms: number): Promise<RegExpMatchArray> {
-    const deadline = performance.now() + ms;
-    return new Promise((resolve, reject) => {
-      const poll = () => {
-        const m = this.text.match(re);
-        if (m) return resolve(m);
-        if (performance.now() > deadline)
-          return reject(new Error(`no line matching ${re} within ${ms} ms:\n${this.text}`));
-        setTimeout(poll, 20);
-      };
-      poll();
-    });
-  }
-  stop(): void {
-    this.child.kill('SIGCONT');
-    this.child.kill('SIGKILL');
-  }
-}
+import { startCli } from './helpers.js';
 
 describe('lifeline serve for people', () => {
   const children: Array<{ stop(): unknown }> = [];
@@ -40,7 +15,7 @@ describe('lifeline serve for people', () => {
   });
 
   test('prints sessions, messages, and a death with its cause and diagnosis', async () => {
-    const [cmd, ...rest] = cliArgv([
+    const serve = startCli([
       'serve',
       '--host',
       '127.0.0.1',
@@ -51,22 +26,21 @@ describe('lifeline serve for people', () => {
       '--timeout',
       '1s',
     ]);
-    const serve = new Lines(spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] }));
     children.push(serve);
-    const [, port] = await serve.waitLine(/^listening on 127\.0\.0\.1:(\d+)$/m, 10_000);
-    assert.match(serve.text, /^heartbeat: interval 200\.0 ms, timeout 1\.00 s, deadline detector$/m);
+    // Whole lines only: "listening on 127.0.0.1:4" and "1234" may come in two writes.
+    const [, port] = await serve.stdout.waitLine(/^listening on 127\.0\.0\.1:(\d+)$/, 10_000);
+    await serve.stdout.waitLine(/^heartbeat: interval 200\.0 ms, timeout 1\.00 s, deadline detector$/, 5000);
     const client = runCli(['connect', `127.0.0.1:${port}`, '--json', '--no-reconnect']);
     children.push(client);
     const connected = await client.waitFor((e) => e.event === 'connected', 10_000);
     const id = String(connected.id);
-    await serve.waitLine(new RegExp(`^\\[${id}\\] session from 127\\.0\\.0\\.1:\\d+$`, 'm'), 5000);
+    await serve.stdout.waitLine(new RegExp(`^\\[${id}\\] session from 127\\.0\\.0\\.1:\\d+$`), 5000);
     client.child.stdin!.write('hello there\n');
-    await serve.waitLine(new RegExp(`^\\[${id}\\] hello there$`, 'm'), 5000);
+    await serve.stdout.waitLine(new RegExp(`^\\[${id}\\] hello there$`), 5000);
     client.child.kill('SIGSTOP');
-    await serve.waitLine(
+    await serve.stdout.waitLine(
       new RegExp(
         `^\\[${id}\\] DEAD heartbeat-timeout \\(peer-unresponsive: .+\\) after 1\\.\\d\\d s of silence`,
-        'm',
       ),
       5000,
     );

@@ -1,7 +1,13 @@
-// The CLI's contract with people and scripts: --help for every command, bad flags answered with exit status 2
-// and one stderr line naming the flag, and a connection that cannot be made answered with one clear line.
+// The CLI's contract with people and scripts: --help and --version for every command, bad flags answered
+// with exit status 2 and one stderr line naming the flag (with "did you mean" when one is close), a port that
+// cannot be had answered with exit status 1 and one line, and a connection that cannot be made with one
+// clear line.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
+import { ROOT } from '../helpers/cli.js';
 import { runToEnd } from './helpers.js';
 
 const COMMANDS = ['serve', 'connect', 'ping', 'keepalive', 'doctor', 'demo'];
@@ -18,6 +24,18 @@ describe('lifeline --help', { concurrency: 4 }, () => {
       const r = await runToEnd([command, '--help']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`^usage: lifeline ${command}`));
+      assert.equal(r.stderr, '');
+    });
+  }
+});
+
+describe('lifeline --version', { concurrency: 4 }, () => {
+  const { version } = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { version: string };
+  for (const args of [['--version'], ...COMMANDS.map((c) => [c, '--version'])]) {
+    test(`${args.join(' ')} prints the version and exits 0`, async () => {
+      const r = await runToEnd(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `lifeline ${version}\n`);
       assert.equal(r.stderr, '');
     });
   }
@@ -40,6 +58,24 @@ describe('bad flags exit 2 with one line naming the flag', { concurrency: 4 }, (
     [['keepalive', '--user-timeout', '-1'], /--user-timeout/],
     [['doctor', '--verbose'], /--verbose/],
     [['frobnicate'], /frobnicate/],
+    [['serv'], /^lifeline: unknown command "serv" \(did you mean serve\?\)/],
+    [['help', 'nope'], /^lifeline: unknown command "nope"/],
+    [['help', 'pnig'], /did you mean ping\?/],
+    [['serve', '--intreval', '1s'], /^lifeline: unknown option --intreval \(did you mean --interval\?\)$/],
+    [['ping', 'localhost:7070', '--cuont', '3'], /did you mean --count\?/],
+    [['serve', '--interval', '-1s'], /^lifeline: --interval: must not be negative, got "-1s"$/],
+    [['ping', 'localhost:7070', '-i', '-1s'], /^lifeline: -i: must not be negative/],
+    [['connect', 'localhost:7070', 'extra'], /^lifeline: connect: unexpected argument "extra"/],
+    [['ping', 'localhost:7070', 'extra'], /^lifeline: ping: unexpected argument "extra"/],
+    [['serve', 'extra'], /^lifeline: serve: unexpected argument "extra"/],
+    [['serve', '--port'], /^lifeline: --port: needs a value$/],
+    [['serve', '--tls'], /^lifeline: --tls: serve needs --cert FILE and --key FILE/],
+    [['serve', '--cert', 'cert.pem'], /^lifeline: --cert: needs --key FILE too$/],
+    [
+      ['connect', 'localhost:7070', '--ca', '/no/such/ca.pem'],
+      /^lifeline: --ca: cannot read "\/no\/such\/ca.pem" \(no such file\)$/,
+    ],
+    [['serve', '--insecure'], /^lifeline: --insecure: /],
   ];
   for (const [args, flag] of cases) {
     test(args.join(' '), async () => {
@@ -51,6 +87,48 @@ describe('bad flags exit 2 with one line naming the flag', { concurrency: 4 }, (
       assert.equal(r.stdout, '');
     });
   }
+});
+
+describe('a port that cannot be had: exit 1 and one line on stderr', { concurrency: 2 }, () => {
+  for (const flag of ['--port', '--http']) {
+    test(`serve ${flag} on a port in use`, async () => {
+      const taken = createServer().listen(0, '127.0.0.1');
+      await new Promise((resolve) => taken.once('listening', resolve));
+      const { port } = taken.address() as AddressInfo;
+      try {
+        const ports = flag === '--port' ? ['--port', String(port)] : ['--port', '0', '--http', String(port)];
+        const r = await runToEnd(['serve', '--host', '127.0.0.1', ...ports]);
+        assert.equal(r.code, 1, `exit status; stderr: ${r.stderr}`);
+        assert.equal(
+          r.stderr,
+          `lifeline: ${flag}: 127.0.0.1:${port} is already in use (pick another port)\n`,
+        );
+        assert.doesNotMatch(r.stdout, /in use|error/);
+      } finally {
+        taken.close();
+      }
+    });
+  }
+
+  test('serve --json --port in use: one error event on stdout, nothing on stderr', async () => {
+    const taken = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => taken.once('listening', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const r = await runToEnd(['serve', '--host', '127.0.0.1', '--port', String(port), '--json']);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, '');
+      const events = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.equal(events.length, 1);
+      assert.equal(events[0].event, 'error');
+      assert.match(events[0].message, /already in use/);
+    } finally {
+      taken.close();
+    }
+  });
 });
 
 describe('a connection that cannot be made: one clear line, non-zero exit', { concurrency: 4 }, () => {
