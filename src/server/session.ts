@@ -180,9 +180,12 @@ export class Session extends Endpoint {
     this.ended = true;
     const transport = this.transport;
     if (transport === undefined) {
-      // Detached: a handed-over session is recorded again, with what was sent since its connection died.
-      if (ending === 'shutdown') this.owner.sessionDetached(this);
-      return this.finish(ending);
+      if (ending === 'ended') return this.finish('ended');
+      // Detached: a handed-over session is recorded again, with what was sent since its connection died —
+      // unless its window has run out, when nobody may resume it any more.
+      if (this.windowLeft() === 0) return this.finish('expired');
+      this.owner.sessionDetached(this);
+      return this.finish('shutdown');
     }
     this.ending = ending;
     this.move('closing');

@@ -218,8 +218,10 @@ export class World {
     this.logs.set(endpoint, log);
     Object.defineProperty(log, 'name', { value: name });
     const emit = endpoint.emit;
+    const world = this;
     endpoint.emit = function (this: Endpoint, event: string, ...args: unknown[]) {
       log.push(event);
+      if (TRACE) console.log(`t=${world.scheduler.now} ${name} ${event} ${traceArgs(args)}`);
       return (emit as (e: string, ...a: unknown[]) => boolean).call(this, event, ...args);
     } as typeof endpoint.emit;
   }
@@ -250,6 +252,22 @@ export class World {
       if (this.faultDuring(`${from}${n}`)) this.unconfirmedByLoss.add(`${from}${n}`);
     }
   }
+}
+
+/** LIFELINE_SIM_TRACE=1: every application event of a replayed schedule, with its virtual time. */
+const TRACE = process.env.LIFELINE_SIM_TRACE === '1';
+
+function traceArgs(args: unknown[]): string {
+  return args
+    .map((a) =>
+      Buffer.isBuffer(a)
+        ? a.toString()
+        : Array.isArray(a)
+          ? a.map((m) => String(m?.payload ?? m)).join(',')
+          : JSON.stringify(a),
+    )
+    .join(' ')
+    .slice(0, 200);
 }
 
 /** The longest a fault made by one step lasts (stalls and pauses), in ms. */
