@@ -46,6 +46,13 @@ describe('lifeline serve for people', () => {
     );
   });
 
+  test('a keepalive flag given alone is accepted, as lifeline keepalive accepts it', async () => {
+    const serve = startCli(['serve', '--host', '127.0.0.1', '--port', '0', '--keepalive-interval', '10s']);
+    children.push(serve);
+    await serve.stdout.waitLine(/^listening on 127\.0\.0\.1:\d+$/, 10_000);
+    assert.equal(serve.stderr.text, '');
+  });
+
   test('the live table shows RTT, last heard, the detector and messages', () => {
     const view: SessionView = {
       id: 'ab12cd34',
