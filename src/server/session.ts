@@ -119,7 +119,7 @@ export class Session extends Endpoint {
     return this.status;
   }
 
-  /** What a store keeps while the session waits to be resumed. */
+  /** @internal What a store keeps while the session waits to be resumed. */
   toRecord(): SessionRecord {
     this.recordedNextSeq = this.outbox.nextSeq;
     return {
@@ -135,12 +135,12 @@ export class Session extends Endpoint {
     };
   }
 
-  /** The version a record of this session holds now. */
+  /** @internal The version a record of this session holds now. */
   recordedState(): RecordedState {
     return { epoch: this.epoch };
   }
 
-  /** While detached: how much of the resume window is left, in ms (0 otherwise). */
+  /** @internal While detached: how much of the resume window is left, in ms (0 otherwise). */
   windowLeft(now = this.clock.now()): number {
     return this.status === 'detached' ? Math.max(0, this.expiresAt - now) : 0;
   }
@@ -217,6 +217,7 @@ export class Session extends Endpoint {
   }
 
   /**
+   * @internal
    * Whether the client may resume from `lastReceived` (its HELLO's): no more than this side sent, no less
    * than it acknowledged. Undefined when it may, else why not. Checked before anything changes.
    */

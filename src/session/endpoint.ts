@@ -7,7 +7,7 @@ import { DATA_SEQ_LENGTH, DEFAULT_MAX_FRAME, MAX_SEQ } from '../protocol/constan
 import type { Frame } from '../protocol/frames.js';
 import type { DeathReport } from './death.js';
 import { EMPTY_OUTBOX, Outbox } from './outbox.js';
-import type { Transport, TransportHandler } from './transport.js';
+import type { Transport } from './transport.js';
 
 /**
  * A busy one-way stream sends an ACK after this many unacknowledged messages, or this many bytes of them,
@@ -70,7 +70,7 @@ export interface ConnectedInfo {
   timeout: number;
 }
 
-export abstract class Endpoint extends EventEmitter<EndpointEvents> implements TransportHandler {
+export abstract class Endpoint extends EventEmitter<EndpointEvents> {
   /** Last measured round-trip time in ms. */
   rtt: number | undefined;
   /** How the last connection ended — also for a goodbye (GOAWAY normal), which has no 'dead' event. */
@@ -84,18 +84,21 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
    * the field unboxed, 16 bytes less per session.)
    */
   peerMaxFrame = DEFAULT_MAX_FRAME;
+  /** @internal */
   protected transport: Transport | undefined;
-  /** Sent and unacknowledged messages; the shared EMPTY_OUTBOX until the first send(). */
+  /** @internal Sent and unacknowledged messages; the shared EMPTY_OUTBOX until the first send(). */
   protected outbox: Outbox = EMPTY_OUTBOX;
-  /** Highest sequence number received in order. */
+  /** @internal Highest sequence number received in order. */
   protected receivedSeq = 0;
-  /** Highest sequence number we have acknowledged to the peer. */
+  /** @internal Highest sequence number we have acknowledged to the peer. */
   protected ackedSeq = 0;
   /** Payload bytes received since the last ACK this side sent. */
   private bytesSinceAck = 0;
-  /** Highest sequence number ever handed to a socket (messages above it never left this process). */
+  /** @internal Highest sequence number ever handed to a socket (messages above it never left this process). */
   protected writtenSeq = 0;
+  /** @internal */
   protected readonly maxBuffered: number;
+  /** @internal */
   protected ended = false;
   private needDrain = false;
   /** Depth of the transitions under way (see transact()); events wait in `queued` while it is above 0. */
@@ -183,8 +186,9 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
     this.transport?.pingNow();
   }
 
-  // ---- TransportHandler ----
+  // ---- What its Transport calls (a TransportHandler): internal ----
 
+  /** @internal */
   onFrame(frame: Frame, transport: Transport): void {
     switch (frame.type) {
       case 'data':
@@ -215,12 +219,14 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
     }
   }
 
+  /** @internal */
   onRtt(ms: number): void {
     this.rtt = ms;
     this.stats.pings++;
     this.announce('rtt', ms);
   }
 
+  /** @internal */
   ackDue(urgent: boolean): number {
     const pending = this.receivedSeq - this.ackedSeq;
     if (pending === 0 || (!urgent && pending < ACK_EVERY && this.bytesSinceAck < ACK_EVERY_BYTES)) return 0;
@@ -229,20 +235,24 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
     return this.receivedSeq;
   }
 
+  /** @internal */
   lastReceived(): number {
     return this.receivedSeq;
   }
 
+  /** @internal */
   onStall(lateMs: number): void {
     this.announce('stall', lateMs);
   }
 
+  /** @internal */
   abstract onEnd(report: DeathReport, transport: Transport): void;
 
-  /** HELLO or WELCOME (or a frame that has no business here). */
+  /** @internal HELLO or WELCOME (or a frame that has no business here). */
   protected abstract onControlFrame(frame: Frame, transport: Transport): void;
 
   /**
+   * @internal
    * Whether the peer may claim to have received up to `seq` (a HELLO's or WELCOME's `lastReceived`):
    * no more than was sent, and no less than it already acknowledged. Undefined when it may, else why not.
    */
@@ -255,6 +265,7 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
   }
 
   /**
+   * @internal
    * Attaches a connection that finished its handshake and replays what the peer has not received, before
    * anything else can be written to it: events this causes ('drain') wait for the end of the transition.
    */
@@ -266,6 +277,7 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
   }
 
   /**
+   * @internal
    * Starts a new session in place of one the peer no longer knows: sequence numbers restart at 1, messages
    * that may have reached the peer are reported 'unconfirmed', and those that never left are kept to send.
    */
@@ -285,17 +297,19 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
     if (unconfirmed.length > 0) this.announce('unconfirmed', unconfirmed);
   }
 
-  /** The session is over: tells the application which sent messages were never acknowledged. */
+  /** @internal The session is over: tells the application which sent messages were never acknowledged. */
   protected reportUnconfirmed(after = 0): void {
     const unconfirmed = this.outbox.drain().filter((m) => m.seq > after);
     if (unconfirmed.length > 0) this.announce('unconfirmed', unconfirmed);
   }
 
+  /** @internal */
   protected detach(transport: Transport): void {
     if (this.transport === transport) this.transport = undefined;
   }
 
   /**
+   * @internal
    * Runs a state change as one transition: the application events it causes are queued and emitted, in
    * order, only once it is complete (and the state consistent), so that no listener ever sees — or calls
    * back into — a half-done change. Transitions may nest; the outermost one emits.
@@ -309,7 +323,7 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
     }
   }
 
-  /** Emits an application event now, or at the end of the transition under way. Nothing after 'close'. */
+  /** @internal Emits an application event now, or at the end of the transition under way. Nothing after 'close'. */
   protected announce<K extends keyof EndpointEvents>(name: K, ...args: EndpointEvents[K]): void {
     if (this.silenced) return;
     if (this.depth === 0) return this.deliver(name, args);
@@ -352,6 +366,7 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> implements T
     this.maybeDrain();
   }
 
+  /** @internal */
   onDrain(): void {
     this.maybeDrain();
   }
