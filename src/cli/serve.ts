@@ -91,9 +91,9 @@ export async function serve(argv: string[]): Promise<number> {
 }
 
 /** Listens on host:port; a port that cannot be had is one clear error naming the flag. */
-export function listen(server: HeartbeatServer, port: number, host: string, flag = '--port'): Promise<void> {
+export function listen(server: HeartbeatServer, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const fail = (err: NodeJS.ErrnoException) => reject(portError(err, flag, port, host));
+    const fail = (err: NodeJS.ErrnoException) => reject(portError(err, '--port', port, host));
     server.once('error', fail);
     server.listen(port, host, () => {
       server.off('error', fail);
