@@ -3,6 +3,7 @@
 // summary, with a diagnosis from the kernel's view when PINGs went unanswered on a connection still up.
 import { connect as dial, type HeartbeatClient } from '../client/client.js';
 import { type TcpInfo, tcpInfo } from '../keepalive/index.js';
+import type { Diagnosis } from '../session/death.js';
 import { noMorePositionals, parse, parseCount, parseDuration, parseHostPort, UsageError } from './args.js';
 import { type AttemptContext, finalFailure } from './failure.js';
 import { createOutput } from './output.js';
@@ -180,9 +181,7 @@ export async function ping(argv: string[]): Promise<number> {
  * Why PINGs went unanswered on a connection that is still up, from the kernel's view of it (TCP_INFO):
  * nothing unacknowledged means the peer's kernel took every PING, so its program is not answering.
  */
-export function diagnose(
-  client: HeartbeatClient,
-): { diagnosis: 'peer-unresponsive' | 'network' | 'unknown'; text: string } | undefined {
+function diagnose(client: HeartbeatClient): { diagnosis: Diagnosis; text: string } | undefined {
   const socket = client.socket;
   if (socket === undefined) return undefined;
   let info: TcpInfo | undefined;
