@@ -139,16 +139,14 @@ describe('the packed package, installed in an empty folder', { concurrency: fals
     const types = ['--typeRoots', join(ROOT, 'node_modules', '@types'), '--types', 'node'];
     const nodenext = ['--module', 'nodenext', '--moduleResolution', 'nodenext'];
     const check = async (flags: string[], what: string) => {
-      const r = await run(
-        process.execPath,
-        [TSC, '--strict', '--noEmit', ...flags, ...types, 'quick-start.ts'],
-        app,
-        120_000,
-      );
+      const r = await run(process.execPath, [TSC, '--strict', '--noEmit', ...types, ...flags], app, 120_000);
       ok(r, `tsc ${what}`);
     };
-    await check(nodenext, '--strict --module nodenext');
-    await check([], '--strict (default module and target)');
+    await check([...nodenext, 'quick-start.ts'], '--strict --module nodenext');
+    await check(['quick-start.ts'], '--strict (default module and target)');
+    // A CommonJS TypeScript file (.cts) importing the ESM package: require(esm), as TypeScript >= 5.8 allows.
+    writeFileSync(join(app, 'quick-start.cts'), example);
+    await check([...nodenext, 'quick-start.cts'], '--strict --module nodenext on a .cts');
     const r = await run(process.execPath, ['--import', TSX, 'quick-start.ts'], app, 30_000);
     ok(r, 'node --import tsx quick-start.ts');
     assert.match(r.stdout, /^echoed: hello$/m);
