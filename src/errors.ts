@@ -49,7 +49,7 @@ export class LifelineError extends Error {
   /** Stable, searchable code, always starting with LIFELINE_ (see LifelineErrorCode). */
   readonly code: LifelineErrorCode;
 
-  constructor(code: LifelineErrorCode, message: string, options?: ErrorOptions) {
+  constructor(code: LifelineErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'LifelineError';
     this.code = code;
@@ -61,7 +61,7 @@ export class SocketOptionError extends LifelineError {
   readonly option: string;
   readonly errno: number | undefined;
 
-  constructor(option: string, message: string, errno?: number, options?: ErrorOptions) {
+  constructor(option: string, message: string, errno?: number, options?: { cause?: unknown }) {
     super('LIFELINE_SOCKOPT_FAILED', message, options);
     this.name = 'SocketOptionError';
     this.option = option;
@@ -71,7 +71,7 @@ export class SocketOptionError extends LifelineError {
 
 /** What lifeline needs is not available on this platform or runtime (for example the FFI did not load). */
 export class UnsupportedError extends LifelineError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: { cause?: unknown }) {
     super('LIFELINE_UNSUPPORTED', message, options);
     this.name = 'UnsupportedError';
   }
@@ -84,7 +84,7 @@ export class UnsupportedError extends LifelineError {
 export class GoawayError extends LifelineError {
   readonly goaway: GoawayName;
 
-  constructor(goaway: GoawayName, message: string, options?: ErrorOptions) {
+  constructor(goaway: GoawayName, message: string, options?: { cause?: unknown }) {
     super(GOAWAY_ERRORS[goaway], message, options);
     this.name = 'GoawayError';
     this.goaway = goaway;

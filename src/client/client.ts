@@ -2,8 +2,8 @@
 // with backoff and resumes the session (token + last sequence received) so that nothing is lost or
 // duplicated. The per-connection work (frames, PINGs, death) belongs to the Transport. Its life is one
 // state machine (CLIENT_TRANSITIONS), each state with its own data; every change goes through move().
-import net from 'node:net';
-import tls from 'node:tls';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { checkOption, GoawayError, LifelineError } from '../errors.js';
 import { deriveKeepAlive, type KeepAliveOptions, setKeepAlive } from '../keepalive/index.js';
 import type { Frame, WelcomeFrame } from '../protocol/frames.js';

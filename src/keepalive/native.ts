@@ -1,7 +1,7 @@
 // Which path sets the keepalive options: Node's own socket.setKeepAlive where it takes interval and count
 // (Node 26's lib/net.js: setKeepAlive(enable, initialDelay, interval, count)), koffi otherwise. Detected by
 // the function's declared parameters, never by version number.
-import net from 'node:net';
+import * as net from 'node:net';
 import { ffi, ffiUnavailableReason } from './ffi.js';
 
 /** True when this Node's socket.setKeepAlive takes (enable, initialDelay, interval, count). */

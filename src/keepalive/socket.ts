@@ -1,6 +1,6 @@
 // Finds the TCP socket under whatever the user holds (a net.Socket, a TLSSocket over its own handle or over
 // a socket it was given) and its file descriptor. Relies on Node internals, named here and nowhere else.
-import net from 'node:net';
+import * as net from 'node:net';
 import { LifelineError } from '../errors.js';
 
 /**

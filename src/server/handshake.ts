@@ -2,7 +2,7 @@
 // Every peer value is checked before anything changes; the one synchronous commit at the end creates or
 // continues the session, writes WELCOME, attaches the connection, and only then announces the session.
 // What a resume claimed and could not use goes back to the store.
-import tls from 'node:tls';
+import * as tls from 'node:tls';
 import type { GoawayName } from '../protocol/constants.js';
 import type { Frame, HelloFrame } from '../protocol/frames.js';
 import type { DeathReport } from '../session/death.js';

@@ -2,15 +2,15 @@
 // goes to the handshake (handshake.ts) until it becomes a session; sessions live in the registry
 // (registry.ts). This file never touches a frame.
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
-import tls from 'node:tls';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { checkOption } from '../errors.js';
 import { deriveKeepAlive, type KeepAliveOptions } from '../keepalive/index.js';
 import { type Clock, systemClock } from '../session/clock.js';
 import type { DeathReport } from '../session/death.js';
 import { type HeartbeatOptions, type ResolvedHeartbeat, resolveHeartbeat } from '../session/options.js';
 import { Transport } from '../session/transport.js';
-import { type Authenticate, type ClientProposalBounds, Handshake, type HandshakeHost } from './handshake.js';
+import { type Authenticate, type ClientProposalBounds, Handshake } from './handshake.js';
 import { SessionRegistry } from './registry.js';
 import type { Session } from './session.js';
 import { MemorySessionStore, type SessionStore } from './store.js';
@@ -67,7 +67,7 @@ export interface ServerEvents {
 
 export const SERVER_DEFAULTS = { handshakeTimeout: 10_000, resumeWindow: 30_000 } as const;
 
-export class HeartbeatServer extends EventEmitter<ServerEvents> implements HandshakeHost {
+export class HeartbeatServer extends EventEmitter<ServerEvents> {
   readonly heartbeat: ResolvedHeartbeat;
   /** @internal */
   readonly registry: SessionRegistry;

@@ -9,6 +9,7 @@ export interface SweepMember {
   /** @internal position in the sweep's list; -1 when in none. Owned by the Sweep. */
   sweepIndex: number;
   /**
+   * @internal
    * Called once per period while a member, with the tick's time and how late the tick ran (ms): a member
    * that is no longer healthy leaves the sweep (remove) and takes over with a timer of its own.
    */

@@ -4,7 +4,7 @@
 // reconnects: those belong to its owner (an Endpoint). One timer at most, none while the server side is
 // healthy (a sweep watches it: sweep.ts), and nothing on the per-frame path but `heard(now)`.
 // Its states (TRANSPORT_TRANSITIONS) change through move() only.
-import type net from 'node:net';
+import type * as net from 'node:net';
 import type { DetectorState } from '../detect/index.js';
 import { type KeepAliveOptions, setKeepAlive, setLinearTimeouts, tcpInfo } from '../keepalive/index.js';
 import { GoawayCode, type GoawayName } from '../protocol/constants.js';
