@@ -12,7 +12,8 @@ import type { GoawayName } from './protocol/constants.js';
  *   LIFELINE_SOCKET_NOT_CONNECTED;
  * - a client's connection: LIFELINE_CONNECT_TIMEOUT, LIFELINE_HANDSHAKE_TIMEOUT, LIFELINE_CONNECTION_LOST,
  *   LIFELINE_NOT_LIFELINE (the server does not speak lifeline), LIFELINE_BAD_WELCOME (the server dictated
- *   a heartbeat this client cannot keep), and one code per GOAWAY the server ended it with (GOAWAY_ERRORS).
+ *   a heartbeat this client cannot keep), and one code per GOAWAY the server ended it with (GOAWAY_ERRORS);
+ * - measureRtt(): LIFELINE_NOT_CONNECTED, LIFELINE_NO_ANSWER.
  */
 export type LifelineErrorCode =
   | 'LIFELINE_CLOSED'
@@ -27,6 +28,8 @@ export type LifelineErrorCode =
   | 'LIFELINE_CONNECTION_LOST'
   | 'LIFELINE_NOT_LIFELINE'
   | 'LIFELINE_BAD_WELCOME'
+  | 'LIFELINE_NOT_CONNECTED'
+  | 'LIFELINE_NO_ANSWER'
   | (typeof GOAWAY_ERRORS)[GoawayName];
 
 /** The error code a client reports when the server ends a connection with each GOAWAY code: one table. */

@@ -9,8 +9,9 @@ import { deriveKeepAlive, type KeepAliveOptions, setKeepAlive } from '../keepali
 import type { Frame, WelcomeFrame } from '../protocol/frames.js';
 import { type Clock, systemClock, type Timer } from '../session/clock.js';
 import { type DeathReport, endsSession, isGoodbye } from '../session/death.js';
-import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
+import { type ClientState, type ConnectedInfo, Endpoint, type EndpointOptions } from '../session/endpoint.js';
 import { step, type Transitions } from '../session/machine.js';
+import { channels, debug, publish } from '../session/observe.js';
 import {
   feasibleTimeout,
   type HeartbeatOptions,
@@ -23,7 +24,7 @@ import {
 import { Transport } from '../session/transport.js';
 import { type BackoffOptions, backoffDelay, validateBackoff } from './backoff.js';
 
-export interface ClientOptions extends HeartbeatOptions, EndpointOptions {
+export interface ClientOptions<T = Buffer> extends HeartbeatOptions, EndpointOptions<T> {
   host?: string;
   port: number;
   /** Local address to bind (a source address), as in net.connect. */
@@ -61,6 +62,8 @@ export interface ClientOptions extends HeartbeatOptions, EndpointOptions {
    * event; `tls`, `localAddress` and `family` are then the function's business.
    */
   createConnection?: (options: { host: string; port: number }) => net.Socket;
+  /** Aborting it closes the client (as close()), whatever it is doing; `ready` then rejects with its reason. */
+  signal?: AbortSignal;
   /** @internal Time and timers (Node's by default); the simulated network of the tests passes its own. */
   clock?: Clock;
 }
@@ -76,7 +79,7 @@ export const CLIENT_DEFAULTS = {
  *   sent, waiting for WELCOME; `open`: the session is up; `waiting`: the backoff before the next attempt;
  * - `closing`: close() said GOAWAY and waits for the connection to end; `closed`: over, 'close' emitted.
  */
-export type ClientState = 'idle' | 'connecting' | 'handshaking' | 'open' | 'waiting' | 'closing' | 'closed';
+export type { ClientState } from '../session/endpoint.js';
 
 const CLIENT_TRANSITIONS: Transitions<ClientState> = {
   idle: ['connecting', 'closed'],
@@ -92,7 +95,8 @@ const CLIENT_TRANSITIONS: Transitions<ClientState> = {
 type Link =
   | { state: 'idle' | 'closed' }
   | { state: 'connecting'; socket: net.Socket; timer: Timer }
-  | { state: 'handshaking' | 'open' | 'closing'; transport: Transport }
+  | { state: 'handshaking' | 'closing'; transport: Transport }
+  | { state: 'open'; transport: Transport; openedAt: number }
   | { state: 'waiting'; timer: Timer };
 
 /** What the 'reconnecting' event says: the attempt to come, after how long, and why the last one failed. */
@@ -106,7 +110,7 @@ export interface ReconnectingInfo {
   error: Error & { code?: string };
 }
 
-export class HeartbeatClient extends Endpoint {
+export class HeartbeatClient<T = Buffer> extends Endpoint<T> {
   /** Session id from the server's WELCOME (undefined before the first handshake). */
   sessionId: string | undefined;
   /**
@@ -115,7 +119,8 @@ export class HeartbeatClient extends Endpoint {
    */
   interval: number | undefined;
   timeout: number | undefined;
-  private readonly options: ClientOptions;
+  private readonly options: ClientOptions<T>;
+  private readyPromise: Promise<ConnectedInfo> | undefined;
   private readonly heartbeat: ResolvedHeartbeat;
   private readonly backoff: ReturnType<typeof validateBackoff> | undefined;
   private readonly connectTimeout: number;
@@ -124,8 +129,10 @@ export class HeartbeatClient extends Endpoint {
   private token: Buffer = Buffer.alloc(0);
   private attempt = 0;
   private link: Link = { state: 'idle' };
+  /** Why this side refused the last WELCOME, if it did: the code of the error the attempt ends with. */
+  private refusedWelcome: 'LIFELINE_BAD_WELCOME' | 'LIFELINE_PROTOCOL_ERROR' | undefined;
 
-  constructor(options: ClientOptions) {
+  constructor(options: ClientOptions<T>) {
     super(requireObject(options));
     checkOption('port', options.port, 1, 65535);
     if (options.createConnection !== undefined && typeof options.createConnection !== 'function')
@@ -149,7 +156,65 @@ export class HeartbeatClient extends Endpoint {
       0x7fff_ffff,
       'ms',
     );
+    const signal = options.signal;
+    if (signal !== undefined) {
+      if (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean')
+        throw new TypeError('signal must be an AbortSignal');
+      if (signal.aborted) {
+        process.nextTick(() => this.close());
+        return;
+      }
+      const abort = () => this.close();
+      signal.addEventListener('abort', abort, { once: true });
+      this.once('close', () => signal.removeEventListener('abort', abort));
+    }
     process.nextTick(() => this.dial());
+  }
+
+  /**
+   * Resolves with the first connection's ConnectedInfo (at once if connected already); rejects with the
+   * error that ended the client before it ever connected (a refusal, attempts exhausted, the signal's
+   * reason, or LIFELINE_CLOSED after close()). \`const client = await connect(options).ready\`.
+   */
+  get ready(): Promise<ConnectedInfo> {
+    if (this.readyPromise !== undefined) return this.readyPromise;
+    this.readyPromise = new Promise<ConnectedInfo>((resolve, reject) => {
+      if (this.sessionId !== undefined && this.transport !== undefined) {
+        const s = this.transport.socket;
+        return resolve({
+          local: `${s.localAddress}:${s.localPort}`,
+          remote: `${s.remoteAddress}:${s.remotePort}`,
+          sessionId: this.sessionId,
+          resumed: false,
+          interval: this.interval ?? 0,
+          timeout: this.timeout ?? 0,
+        });
+      }
+      let failure: Error | undefined;
+      const onError = (err: Error) => {
+        failure ??= err;
+      };
+      const settle = () => {
+        this.off('connected', resolve);
+        this.off('error', onError);
+        this.off('close', onClose);
+      };
+      const onClose = () => {
+        settle();
+        const reason = this.options.signal?.aborted ? this.options.signal.reason : undefined;
+        reject(
+          failure ?? reason ?? new LifelineError('LIFELINE_CLOSED', 'the client closed before it connected'),
+        );
+      };
+      this.once('connected', (info) => {
+        settle();
+        resolve(info);
+      });
+      this.on('error', onError);
+      this.once('close', onClose);
+    });
+    this.readyPromise.catch(() => {}); // a rejection nobody awaits is not an unhandled one
+    return this.readyPromise;
   }
 
   /** Where the client is in its life (see ClientState). */
@@ -159,9 +224,28 @@ export class HeartbeatClient extends Endpoint {
 
   /**
    * Says GOAWAY normal, lets written data flush, and ends the client: no reconnect. Messages the server
-   * never acknowledged are reported 'unconfirmed', then 'close' is emitted.
+   * never acknowledged are reported 'unconfirmed', then 'close' is emitted; the promise resolves then.
+   * Aborting `options.signal` ends the wait for the server's last ACK and FIN at once (the socket is
+   * destroyed; what was not acknowledged is reported unconfirmed).
    */
-  close(): void {
+  close(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const closed =
+      this.link.state === 'closed'
+        ? Promise.resolve()
+        : new Promise<void>((r) => this.once('close', () => r()));
+    const signal = options.signal;
+    if (signal !== undefined) {
+      const force = () => {
+        const link = this.link;
+        if ('transport' in link)
+          link.transport.destroy({ cause: 'local', silentMs: 0, detail: 'close() aborted' });
+      };
+      if (signal.aborted) process.nextTick(force);
+      else {
+        signal.addEventListener('abort', force, { once: true });
+        void closed.then(() => signal.removeEventListener('abort', force));
+      }
+    }
     this.transact(() => {
       const link = this.link;
       this.ended = true;
@@ -187,12 +271,15 @@ export class HeartbeatClient extends Endpoint {
           return this.finish();
       }
     });
+    return closed;
   }
 
   private move(link: Link): void {
     step('HeartbeatClient', CLIENT_TRANSITIONS, this.link.state, link.state);
     if (this.link.state === 'waiting') this.clock.clearTimeout((this.link as { timer: Timer }).timer);
+    if (debug.enabled) debug('client %s: %s -> %s', this.sessionId ?? '-', this.link.state, link.state);
     this.link = link;
+    this.announce('state', link.state);
   }
 
   private dial(): void {
@@ -210,6 +297,7 @@ export class HeartbeatClient extends Endpoint {
     }, this.connectTimeout);
     timer.unref();
     this.move({ state: 'connecting', socket, timer });
+    publish(channels.connect, () => ({ client: this, host, port: o.port, attempt: this.attempt + 1 }));
     const onFail = (err: Error) => {
       this.clock.clearTimeout(timer);
       if (this.link.state === 'connecting' && this.link.socket === socket)
@@ -272,12 +360,14 @@ export class HeartbeatClient extends Endpoint {
     }
     const agreed = acceptWelcome(frame);
     if (typeof agreed === 'string') {
+      this.refusedWelcome = 'LIFELINE_BAD_WELCOME';
       transport.violation(agreed);
       return;
     }
     const resumedFrom = frame.resumed ? frame.lastReceived : 0;
     const why = frame.resumed ? this.checkPeerReceived(resumedFrom) : undefined;
     if (why !== undefined) {
+      this.refusedWelcome = 'LIFELINE_PROTOCOL_ERROR';
       transport.violation(why);
       return;
     }
@@ -291,12 +381,11 @@ export class HeartbeatClient extends Endpoint {
       // connection may or may not have arrived — the application is told; those never written go out now.
       this.restartSession();
     }
-    this.move({ state: 'open', transport });
+    this.move({ state: 'open', transport, openedAt: this.clock.now() });
     this.token = welcome.token;
     this.sessionId = welcome.sessionId;
     this.interval = agreed.interval;
     this.timeout = agreed.timeout;
-    this.attempt = 0;
     this.ackedSeq = this.receivedSeq;
     this.peerMaxFrame = welcome.maxFrame;
     if (this.options.keepAlive === undefined && agreed.timeout !== this.heartbeat.timeout) {
@@ -322,6 +411,9 @@ export class HeartbeatClient extends Endpoint {
       timeout: agreed.timeout,
     });
     if (welcome.resumed) this.announce('resumed');
+    const sessionId = welcome.sessionId;
+    publish(channels.handshake, () => ({ endpoint: this, sessionId, resumed: welcome.resumed }));
+    if (welcome.resumed) publish(channels.resume, () => ({ endpoint: this, sessionId }));
   }
 
   /** @internal the connection ended (called by the Transport) */
@@ -333,8 +425,17 @@ export class HeartbeatClient extends Endpoint {
       const wasOpen = transport.opened;
       if (wasOpen) this.lastEnd = report;
       if (link.state === 'closing') return this.finish();
-      if (wasOpen && !isGoodbye(report)) this.announce('dead', report);
-      const err = attemptError(report, wasOpen);
+      if (wasOpen && !isGoodbye(report)) {
+        this.announce('dead', report);
+        publish(channels.death, () => ({ endpoint: this, report }));
+        if (debug.enabled)
+          debug('client %s: dead (%s) %s', this.sessionId, report.cause, report.detail ?? '');
+      }
+      // A connection that lasted an interval counted as a success: the backoff starts over. (Not at
+      // WELCOME: a server that accepts and drops at once must not make the client retry without pause.)
+      if (link.state === 'open' && this.clock.now() - link.openedAt >= (this.interval ?? 0)) this.attempt = 0;
+      const err = attemptError(report, wasOpen, this.refusedWelcome);
+      this.refusedWelcome = undefined;
       if (endsSession(report)) {
         // Retrying cannot help (a goodbye, refused credentials, a broken protocol): no retry storm.
         if (!isGoodbye(report)) this.fail(err);
@@ -395,16 +496,20 @@ export function acceptWelcome(welcome: Pick<WelcomeFrame, 'interval' | 'timeout'
 }
 
 /** What ended an attempt or a connection, as the error the application sees ('reconnecting', 'error'). */
-function attemptError(report: DeathReport, wasOpen: boolean): LifelineError {
+function attemptError(
+  report: DeathReport,
+  wasOpen: boolean,
+  refusedWelcome: 'LIFELINE_BAD_WELCOME' | 'LIFELINE_PROTOCOL_ERROR' | undefined,
+): LifelineError {
   if (report.cause === 'goaway' && report.goaway !== undefined)
     return new GoawayError(report.goaway, `the server said GOAWAY ${report.detail ?? report.goaway}`);
-  if (!wasOpen && report.cause === 'protocol-error') {
-    const bad = report.detail?.startsWith('WELCOME ') === true;
+  if (refusedWelcome !== undefined)
+    return new LifelineError(refusedWelcome, `the server's WELCOME was refused: ${report.detail ?? ''}`);
+  if (!wasOpen && report.cause === 'protocol-error')
     return new LifelineError(
-      bad ? 'LIFELINE_BAD_WELCOME' : 'LIFELINE_NOT_LIFELINE',
-      bad ? `the server's ${report.detail}` : `the server does not speak lifeline: ${report.detail ?? ''}`,
+      'LIFELINE_NOT_LIFELINE',
+      `the server does not speak lifeline: ${report.detail ?? ''}`,
     );
-  }
   if (!wasOpen && report.cause === 'handshake-timeout')
     return new LifelineError('LIFELINE_HANDSHAKE_TIMEOUT', report.detail ?? 'no WELCOME in time');
   return new LifelineError('LIFELINE_CONNECTION_LOST', report.detail ?? report.cause);
@@ -418,7 +523,7 @@ function applyDerivedKeepAlive(socket: net.Socket, agreed: { interval: number; t
   }
 }
 
-function requireObject(options: ClientOptions): ClientOptions {
+function requireObject<T>(options: ClientOptions<T>): ClientOptions<T> {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('connect() needs an options object such as { host, port }');
   }
@@ -432,6 +537,6 @@ function isCertificateError(err: Error): boolean {
 }
 
 /** Connects to a lifeline server; reconnects and resumes unless `reconnect: false`. */
-export function connect(options: ClientOptions): HeartbeatClient {
-  return new HeartbeatClient(options);
+export function connect<T = Buffer>(options: ClientOptions<T>): HeartbeatClient<T> {
+  return new HeartbeatClient<T>(options);
 }

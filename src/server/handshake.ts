@@ -46,7 +46,7 @@ export interface HandshakeHost {
   readonly maxSessions: number;
   readonly shuttingDown: boolean;
   /** A session is established: the server's 'session' event. */
-  announce(session: Session): void;
+  announce(session: Session<unknown>): void;
   /** A connection never became a session: the server's 'rejected' event. */
   rejected(report: DeathReport, transport: Transport): void;
 }
@@ -55,10 +55,11 @@ export interface HandshakeHost {
 const RTT_SAMPLE_INTERVALS = 10;
 const RTT_SAMPLE_MIN_MS = 30_000;
 
-/** What a resume found: this server's copy of the session, and the record it claimed from the store. */
+/** What a resume found: the record it claimed from the store, and this server's copy when it claimed it. */
 interface Claim {
   token: string;
   record: SessionRecord | undefined;
+  localAtClaim: Session<unknown> | undefined;
 }
 
 export class Handshake {
@@ -103,47 +104,59 @@ export class Handshake {
     // the heartbeat's clock starts only when the session is established: this side's own authenticate()
     // and store calls are not the peer's silence.
     transport.socket.pause();
-    this.proceed(frame, transport).catch((err: unknown) => {
-      // The session store failed: this client cannot be served now, the server goes on.
-      const detail = `session store: ${err instanceof Error ? err.message : String(err)}`;
-      transport.socket.resume();
-      refuse(transport, 'internal-error', 'server error', detail, 'local');
-    });
+    this.proceed(frame, transport).then(
+      (claimed) => {
+        // The commit runs in a tick of its own: an exception from the application's 'session' listener is
+        // the application's (an uncaught exception, as from any listener), not a store failure.
+        if (claimed !== undefined)
+          process.nextTick(() => this.commit(frame, claimed.identity, transport, claimed.claim));
+      },
+      (err: unknown) => {
+        // The session store failed: this client cannot be served now, the server goes on.
+        const detail = `session store: ${err instanceof Error ? err.message : String(err)}`;
+        transport.socket.resume();
+        refuse(transport, 'internal-error', 'server error', detail, 'local');
+      },
+    );
   }
 
-  private async proceed(hello: HelloFrame, transport: Transport): Promise<void> {
+  /** Authenticates and claims; undefined when the connection was refused or is gone. */
+  private async proceed(
+    hello: HelloFrame,
+    transport: Transport,
+  ): Promise<{ identity: string; claim: Claim | undefined } | undefined> {
     let identity: string | undefined;
     try {
       identity = await this.authenticate(hello, transport);
     } catch (err) {
       if (!transport.closed) transport.socket.resume();
-      return refuse(
+      refuse(
         transport,
         'auth-failed',
         'authentication failed',
         `authentication failed: ${message(err)}`,
         'local',
       );
+      return undefined;
     }
-    if (transport.closed) return;
+    if (transport.closed) return undefined;
     if (identity === undefined) {
       transport.socket.resume();
-      return refuse(
+      refuse(
         transport,
         'auth-failed',
         'authentication failed',
         'authentication failed: refused by authenticate()',
         'local',
       );
+      return undefined;
     }
-    let claim: Claim | undefined;
-    if (hello.token.length > 0) {
-      const token = hello.token.toString('hex');
-      // Claim the record, so that no other server resumes the session too.
-      claim = { token, record: await this.host.registry.store.take(token, identity) };
-    }
-    transport.socket.resume();
-    this.commit(hello, identity, transport, claim);
+    if (hello.token.length === 0) return { identity, claim: undefined };
+    const token = hello.token.toString('hex');
+    const localAtClaim = this.host.registry.find(token, identity);
+    // Claim the record, so that no other server resumes the session too.
+    const record = await this.host.registry.store.take(token, identity);
+    return { identity, claim: { token, record, localAtClaim } };
   }
 
   private async authenticate(hello: HelloFrame, transport: Transport): Promise<string | undefined> {
@@ -168,21 +181,35 @@ export class Handshake {
    */
   private commit(hello: HelloFrame, identity: string, transport: Transport, claim: Claim | undefined): void {
     const registry = this.host.registry;
+    if (!transport.closed) transport.socket.resume();
     // This server's copy, as it is now (it may have expired or been closed while the store answered).
-    const local = claim === undefined ? undefined : registry.find(claim.token, identity);
-    const record = claim?.record;
+    let local = claim === undefined ? undefined : registry.find(claim.token, identity);
+    let record = claim?.record;
     if (transport.closed || this.host.shuttingDown) {
       registry.giveBack(record, local);
       if (!transport.closed)
         refuse(transport, 'server-shutdown', 'server shutting down', 'server shutting down', 'local');
       return;
     }
+    if (claim?.localAtClaim !== undefined && local === undefined) {
+      // The session ended here while the store answered (its window ran out, or it was closed): what it
+      // held was reported; the record claimed is its and goes with it. The client gets a new session.
+      record = undefined;
+    }
+    if (record === undefined && local?.state === 'detached' && local.landedEpoch >= local.epoch) {
+      // Its record reached the store and someone else claimed it since: the session moved on without this
+      // copy (it may even be open on another server that has not noticed its client leave).
+      local.supersede();
+      local = undefined;
+    }
     // Continue from the newer of this server's copy and the stored record (by epoch).
-    const fromRecord = record !== undefined && (local === undefined || record.epoch > local.epoch);
-    const resumed = fromRecord || local !== undefined;
-    const why = fromRecord
-      ? refuseResumeFrom(record, hello.lastReceived)
-      : local?.refuseResume(hello.lastReceived);
+    const newer =
+      record !== undefined && (local === undefined || record.epoch > local.epoch) ? record : undefined;
+    const resumed = newer !== undefined || local !== undefined;
+    const why =
+      newer !== undefined
+        ? refuseResumeFrom(newer, hello.lastReceived)
+        : local?.refuseResume(hello.lastReceived);
     if (why !== undefined) {
       registry.giveBack(record, local);
       transport.violation(why);
@@ -194,11 +221,11 @@ export class Handshake {
       return refuse(transport, 'too-many-sessions', detail, detail, 'local');
     }
     this.pending.delete(transport);
-    let session: Session;
-    if (fromRecord) {
+    let session: Session<unknown>;
+    if (newer !== undefined) {
       local?.supersede(); // this copy is older than the record: the session moved on without it
-      const params = { ...this.negotiate(hello), interval: record.interval, timeout: record.timeout };
-      session = registry.create(identity, params, record);
+      const params = { ...this.negotiate(hello), interval: newer.interval, timeout: newer.timeout };
+      session = registry.create(identity, params, newer);
     } else session = local ?? registry.create(identity, this.negotiate(hello));
     const isNew = session !== local;
     transport.writeOpening({

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { TOKEN_LENGTH } from '../protocol/constants.js';
 import type { Clock } from '../session/clock.js';
+import type { CodecOption } from '../session/codec.js';
 import type { LivenessParams } from '../session/transport.js';
 import { Session, type SessionEnding, type SessionOwner } from './session.js';
 import type { SessionRecord, SessionStore } from './store.js';
@@ -11,6 +12,7 @@ export interface RegistryOptions {
   store: SessionStore;
   resumeWindow: number;
   maxBuffered: number | undefined;
+  codec: CodecOption<unknown> | undefined;
   clock: Clock;
   /** A store call failed: the server reports it ('error') and goes on. */
   onStoreError(err: Error): void;
@@ -18,8 +20,8 @@ export interface RegistryOptions {
 
 export class SessionRegistry implements SessionOwner {
   /** Sessions by id: open, detached or closing. */
-  readonly sessions = new Map<string, Session>();
-  private readonly byToken = new Map<string, Session>();
+  readonly sessions = new Map<string, Session<unknown>>();
+  private readonly byToken = new Map<string, Session<unknown>>();
 
   constructor(private readonly options: RegistryOptions) {}
 
@@ -28,22 +30,22 @@ export class SessionRegistry implements SessionOwner {
   }
 
   /** The session `token` resumes here, if it is held, not ending, and belongs to `identity`. */
-  find(token: string, identity: string): Session | undefined {
+  find(token: string, identity: string): Session<unknown> | undefined {
     const session = this.byToken.get(token);
     if (session === undefined || session.identity !== identity) return undefined;
     return session.state === 'open' || session.state === 'detached' ? session : undefined;
   }
 
   /** Creates a session (new, or continued from a stored record) and makes it findable. */
-  create(identity: string, params: LivenessParams, record?: SessionRecord): Session {
+  create(identity: string, params: LivenessParams, record?: SessionRecord): Session<unknown> {
     let id = record?.id;
     while (id === undefined || this.sessions.has(id)) id = randomBytes(4).toString('hex');
     const token = record?.token ?? randomBytes(TOKEN_LENGTH).toString('hex');
-    const { resumeWindow, maxBuffered, clock } = this.options;
-    const session = new Session(
+    const { resumeWindow, maxBuffered, clock, codec } = this.options;
+    const session = new Session<unknown>(
       this,
       { id, identity, token, params, resumeWindow, clock },
-      maxBuffered === undefined ? {} : { maxBuffered },
+      { ...(maxBuffered === undefined ? {} : { maxBuffered }), ...(codec === undefined ? {} : { codec }) },
       record,
     );
     this.sessions.set(id, session);
@@ -54,9 +56,10 @@ export class SessionRegistry implements SessionOwner {
   /**
    * A resume claimed `record` from the store and then could not go on (its connection dropped, the server
    * began shutting down, its HELLO was refused): the store gets it back — or, when this server holds the
-   * session in a state at least as new, that state — so that the client can still resume.
+   * session in a state at least as new, that state — so that the client can still resume. (Nothing claimed,
+   * nothing to give back: a local copy whose record is gone either moved, or has its save still on the way.)
    */
-  giveBack(record: SessionRecord | undefined, local: Session | undefined): void {
+  giveBack(record: SessionRecord | undefined, local: Session<unknown> | undefined): void {
     if (
       local !== undefined &&
       local.state === 'detached' &&
@@ -67,30 +70,44 @@ export class SessionRegistry implements SessionOwner {
       this.call(() => this.options.store.save(record, this.options.resumeWindow));
   }
 
-  sessionDetached(session: Session): void {
+  sessionDetached(session: Session<unknown>): void {
     this.save(session);
   }
 
-  sessionClosed(session: Session, ending: SessionEnding): void {
+  sessionClosed(session: Session<unknown>, ending: SessionEnding): void {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
     if (this.byToken.get(session.token) === session) this.byToken.delete(session.token);
-    // Only a session that ended for good is forgotten by the store: an expired record goes by its time to
-    // live, one left at a shutdown may still be resumed elsewhere, and one that moved is another's now.
-    if (ending === 'ended')
+    // A session that ended for good, or whose window ran out here, is forgotten by the store — only in the
+    // epoch this server recorded (a store that rounds time to live up must not let it be resumed after its
+    // 'close'): one left at a shutdown may still be resumed elsewhere, and one that moved is another's now.
+    if (ending === 'ended' || ending === 'expired')
       this.call(() => this.options.store.delete(session.token, session.recordedState()));
   }
 
   /** Records a detached session for what is left of its resume window (the whole window when handed over). */
-  private save(session: Session): void {
+  private save(session: Session<unknown>): void {
     const ttl = session.state === 'detached' ? session.windowLeft() : this.options.resumeWindow;
-    if (ttl > 0) this.call(() => this.options.store.save(session.toRecord(), ttl));
+    if (ttl <= 0) return;
+    const epoch = session.epoch;
+    // Once the store has it, a resume that finds no record knows another server claimed it.
+    this.call(() => this.options.store.save(session.toRecord(), ttl)).then((saved) => {
+      if (saved) session.landedEpoch = Math.max(session.landedEpoch, epoch);
+    });
   }
 
-  private call(call: () => void | Promise<void>): void {
+  /** Runs a store call; resolves true when it succeeded (a failure is reported, never thrown). */
+  private call(call: () => void | Promise<void>): Promise<boolean> {
     try {
-      Promise.resolve(call()).catch((err: unknown) => this.options.onStoreError(asError(err)));
+      return Promise.resolve(call()).then(
+        () => true,
+        (err: unknown) => {
+          this.options.onStoreError(asError(err));
+          return false;
+        },
+      );
     } catch (err) {
       this.options.onStoreError(asError(err));
+      return Promise.resolve(false);
     }
   }
 }

@@ -7,6 +7,7 @@ import * as tls from 'node:tls';
 import { checkOption } from '../errors.js';
 import { deriveKeepAlive, type KeepAliveOptions } from '../keepalive/index.js';
 import { type Clock, systemClock } from '../session/clock.js';
+import { type CodecOption, resolveCodec } from '../session/codec.js';
 import type { DeathReport } from '../session/death.js';
 import { type HeartbeatOptions, type ResolvedHeartbeat, resolveHeartbeat } from '../session/options.js';
 import { Transport } from '../session/transport.js';
@@ -17,7 +18,7 @@ import { MemorySessionStore, type SessionStore } from './store.js';
 
 export type { Authenticate, ClientProposalBounds, HelloInfo } from './handshake.js';
 
-export interface ServerOptions extends HeartbeatOptions {
+export interface ServerOptions<T = Buffer> extends HeartbeatOptions {
   /**
    * Kernel keepalive and TCP_USER_TIMEOUT for every accepted socket. Default: derived from interval and
    * timeout (see deriveKeepAlive in the keepalive layer); false leaves the kernel's settings alone.
@@ -49,6 +50,8 @@ export interface ServerOptions extends HeartbeatOptions {
   store?: SessionStore;
   /** Most unacknowledged bytes buffered per session for replay. Default 8 MiB. */
   maxBuffered?: number;
+  /** How messages are encoded (see EndpointOptions.codec): 'binary' (default), 'utf8', 'json', or your own. */
+  codec?: CodecOption<T>;
   authenticate?: Authenticate;
   /** TLS server options (key, cert, ca, requestCert...): the server speaks TLS when given. */
   tls?: tls.TlsOptions;
@@ -56,8 +59,8 @@ export interface ServerOptions extends HeartbeatOptions {
   clock?: Clock;
 }
 
-export interface ServerEvents {
-  session: [session: Session];
+export interface ServerEvents<T = Buffer> {
+  session: [session: Session<T>];
   listening: [];
   close: [];
   error: [err: Error];
@@ -67,7 +70,7 @@ export interface ServerEvents {
 
 export const SERVER_DEFAULTS = { handshakeTimeout: 10_000, resumeWindow: 30_000 } as const;
 
-export class HeartbeatServer extends EventEmitter<ServerEvents> {
+export class HeartbeatServer<T = Buffer> extends EventEmitter<ServerEvents<T>> {
   readonly heartbeat: ResolvedHeartbeat;
   /** @internal */
   readonly registry: SessionRegistry;
@@ -81,7 +84,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   shuttingDown = false;
   private readonly handshake: Handshake;
   private readonly server: net.Server;
-  private readonly options: ServerOptions;
+  private readonly options: ServerOptions<T>;
   private readonly keepAlive: KeepAliveOptions | false;
   private readonly handshakeTimeout: number;
   /** stopAccepting() closed the listener; `drained`: its last connection has ended too. */
@@ -89,7 +92,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   private drained = false;
   private readonly clock: Clock;
 
-  constructor(options: ServerOptions = {}) {
+  constructor(options: ServerOptions<T> = {}) {
     super();
     this.heartbeat = resolveHeartbeat(options);
     this.options = options;
@@ -118,8 +121,15 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       store: options.store ?? new MemorySessionStore(this.clock),
       resumeWindow,
       maxBuffered: options.maxBuffered,
+      codec: resolveCodec(options.codec) as CodecOption<unknown> | undefined,
       clock: this.clock,
-      onStoreError: (err) => this.emit('error', err),
+      // A store failure is the server's to report, never a crash a peer could cause: 'error' when the
+      // application listens, else a process warning.
+      onStoreError: (err) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+        else
+          process.emitWarning(`lifeline: session store failed: ${err.message}`, { code: 'LIFELINE_STORE' });
+      },
     });
     this.handshake = new Handshake(this);
     this.keepAlive = options.keepAlive ?? deriveKeepAlive(this.heartbeat);
@@ -145,8 +155,8 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   }
 
   /** Sessions by id: open, detached (waiting to be resumed) or closing. */
-  get sessions(): ReadonlyMap<string, Session> {
-    return this.registry.sessions;
+  get sessions(): ReadonlyMap<string, Session<T>> {
+    return this.registry.sessions as ReadonlyMap<string, Session<unknown>> as ReadonlyMap<string, Session<T>>;
   }
 
   /** Like net.Server#listen: (port, host, callback) or (options, callback). */
@@ -207,8 +217,8 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   }
 
   /** @internal */
-  announce(session: Session): void {
-    this.emit('session', session);
+  announce(session: Session<unknown>): void {
+    (this as HeartbeatServer<unknown>).emit('session', session);
   }
 
   /** @internal */
@@ -237,12 +247,12 @@ function remoteOf(socket: net.Socket): string {
 }
 
 /** Like net.createServer: `onSession` is added as a 'session' listener. */
-export function createServer(
-  options?: ServerOptions | ((session: Session) => void),
-  onSession?: (session: Session) => void,
-): HeartbeatServer {
-  if (typeof options === 'function') return createServer({}, options);
-  const server = new HeartbeatServer(options);
+export function createServer<T = Buffer>(
+  options?: ServerOptions<T> | ((session: Session<T>) => void),
+  onSession?: (session: Session<T>) => void,
+): HeartbeatServer<T> {
+  if (typeof options === 'function') return createServer<T>({}, options);
+  const server = new HeartbeatServer<T>(options);
   if (onSession) server.on('session', onSession);
   return server;
 }

@@ -6,6 +6,7 @@ import type { Clock, Timer } from '../session/clock.js';
 import { type DeathReport, endsSession, isGoodbye } from '../session/death.js';
 import { Endpoint, type EndpointOptions } from '../session/endpoint.js';
 import { step, type Transitions } from '../session/machine.js';
+import { channels, debug, publish } from '../session/observe.js';
 import { Outbox } from '../session/outbox.js';
 import type { LivenessParams, Transport } from '../session/transport.js';
 import type { RecordedState, SessionRecord } from './store.js';
@@ -37,8 +38,8 @@ export type SessionEnding = 'ended' | 'expired' | 'shutdown' | 'moved';
 /** What the server must know to keep, end or forget a session. */
 export interface SessionOwner {
   /** The connection died and the session now waits for its client to resume it. */
-  sessionDetached(session: Session): void;
-  sessionClosed(session: Session, ending: SessionEnding): void;
+  sessionDetached(session: Session<unknown>): void;
+  sessionClosed(session: Session<unknown>, ending: SessionEnding): void;
 }
 
 export interface SessionInit {
@@ -50,7 +51,7 @@ export interface SessionInit {
   clock: Clock;
 }
 
-export class Session extends Endpoint {
+export class Session<T = Buffer> extends Endpoint<T> {
   /** Short id for logs, metrics and the dashboard. */
   readonly id: string;
   /** The identity authenticate() returned ('' without authentication). */
@@ -65,6 +66,8 @@ export class Session extends Endpoint {
   resumes = 0;
   /** The session's version (see SessionRecord.epoch): one more each time it continues on a new connection. */
   epoch = 1;
+  /** @internal the highest epoch of a record of this session the store confirmed saving (0: none yet) */
+  landedEpoch = 0;
   private status: SessionState = 'open';
   /** What to do once a closing connection has ended: end the session, or hand it over to the store. */
   private ending: 'ended' | 'shutdown' = 'ended';
@@ -84,7 +87,7 @@ export class Session extends Endpoint {
   constructor(
     private readonly owner: SessionOwner,
     init: SessionInit,
-    options: EndpointOptions,
+    options: EndpointOptions<T>,
     record?: SessionRecord,
   ) {
     super(options);
@@ -181,11 +184,10 @@ export class Session extends Endpoint {
     const transport = this.transport;
     if (transport === undefined) {
       if (ending === 'ended') return this.finish('ended');
-      // Detached: a handed-over session is recorded again, with what was sent since its connection died —
-      // unless its window has run out, when nobody may resume it any more.
-      if (this.windowLeft() === 0) return this.finish('expired');
-      this.owner.sessionDetached(this);
-      return this.finish('shutdown');
+      // Detached: its record (saved when its connection died) carries it on, unless its window has run out.
+      // It is not saved again: if the session moved on meanwhile, an older copy must not come back; what was
+      // sent since that record is reported unconfirmed instead.
+      return this.finish(this.windowLeft() === 0 ? 'expired' : 'shutdown');
     }
     this.ending = ending;
     this.move('closing');
@@ -257,6 +259,8 @@ export class Session extends Endpoint {
       }
       announce();
       if (resumed) this.announce('resumed');
+      publish(channels.handshake, () => ({ endpoint: this, sessionId: this.id, resumed }));
+      if (resumed) publish(channels.resume, () => ({ endpoint: this, sessionId: this.id }));
     });
   }
 
@@ -272,10 +276,10 @@ export class Session extends Endpoint {
         return this.finish(this.ending);
       }
       if (endsSession(report)) {
-        if (!isGoodbye(report)) this.announce('dead', report);
+        if (!isGoodbye(report)) this.died(report);
         return this.finish('ended');
       }
-      this.announce('dead', report);
+      this.died(report);
       if (this.resumeWindow === 0) return this.finish('ended');
       this.move('detached');
       this.expiresAt = this.clock.now() + this.resumeWindow;
@@ -296,7 +300,14 @@ export class Session extends Endpoint {
   }
 
   private move(to: SessionState): void {
+    if (debug.enabled) debug('session %s: %s -> %s', this.id, this.status, to);
     this.status = step('Session', SESSION_TRANSITIONS, this.status, to);
+  }
+
+  private died(report: DeathReport): void {
+    this.announce('dead', report);
+    publish(channels.death, () => ({ endpoint: this, report }));
+    if (debug.enabled) debug('session %s: dead (%s) %s', this.id, report.cause, report.detail ?? '');
   }
 
   private finish(ending: SessionEnding): void {
@@ -305,8 +316,10 @@ export class Session extends Endpoint {
     this.ended = true;
     this.clock.clearTimeout(this.expiry);
     this.expiry = undefined;
-    if (ending === 'moved') this.reportUnconfirmed(this.recordedNextSeq - 1);
-    else if (ending !== 'shutdown') this.reportUnconfirmed();
+    // A session that moved, or was handed over, lives on in its record: only what no record carries is
+    // reported.
+    if (ending === 'moved' || ending === 'shutdown') this.reportUnconfirmed(this.recordedNextSeq - 1);
+    else this.reportUnconfirmed();
     this.owner.sessionClosed(this, ending);
     this.announce('close');
   }

@@ -1,10 +1,11 @@
 // The state both ends of a session share across connections: numbered DATA each way, cumulative ACKs,
 // the replay buffer, duplicate suppression, backpressure, and the events the application sees.
 // A server Session and a client both are Endpoints; a Transport carries them one connection at a time.
-import { EventEmitter } from 'node:events';
+import { EventEmitter, on } from 'node:events';
 import { checkOption, LifelineError } from '../errors.js';
 import { DATA_SEQ_LENGTH, DEFAULT_MAX_FRAME, MAX_SEQ } from '../protocol/constants.js';
 import type { Frame } from '../protocol/frames.js';
+import { type BinaryMessage, type CodecOption, type MessageCodec, resolveCodec } from './codec.js';
 import type { DeathReport } from './death.js';
 import { EMPTY_OUTBOX, Outbox } from './outbox.js';
 import type { Transport } from './transport.js';
@@ -17,21 +18,33 @@ import type { Transport } from './transport.js';
 const ACK_EVERY = 32;
 const ACK_EVERY_BYTES = 256 * 1024;
 
-export interface EndpointOptions {
+export interface EndpointOptions<T = Buffer> {
   /**
    * Most bytes of sent-but-unacknowledged messages kept for replay, in bytes. Default 8 MiB. `send()`
    * returns false past half of it (wait for 'drain'); a send that would pass it throws
    * LIFELINE_BUFFER_FULL — nothing is dropped silently.
    */
   maxBuffered?: number;
+  /**
+   * How messages are encoded: 'binary' (default: Buffers in, Buffers out; strings sent as UTF-8), 'utf8'
+   * (strings), 'json' (JSON values), or `{ encode, decode }` of your own. A message the peer sent that does
+   * not decode ends the session with GOAWAY protocol-error. Both ends must agree.
+   */
+  codec?: CodecOption<T>;
 }
+
+/** What send() takes: bytes or a string with the 'binary' codec, else the codec's message type. */
+export type Outgoing<T> = [T] extends [Buffer] ? BinaryMessage : T;
+
+/** The client's connectivity (as grpc-js's channel state): see HeartbeatClient.state. */
+export type ClientState = 'idle' | 'connecting' | 'handshaking' | 'open' | 'waiting' | 'closing' | 'closed';
 
 export const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
 
 /** Events of a server Session and of a client. Client-only events are marked. */
-export interface EndpointEvents {
-  /** A message from the peer, delivered once and in order. */
-  message: [payload: Buffer];
+export interface EndpointEvents<T = Buffer> {
+  /** A message from the peer, delivered once and in order (decoded by the codec: a Buffer by default). */
+  message: [message: T];
   /** A round-trip time measured by a PING and its PONG, in ms. */
   rtt: [ms: number];
   /**
@@ -57,6 +70,8 @@ export interface EndpointEvents {
    * passed) and, on a client, when the server could not resume the session (it restarted, the window passed).
    */
   unconfirmed: [messages: Array<{ seq: number; payload: Buffer }>];
+  /** Client: its connectivity state changed (see ClientState). */
+  state: [state: ClientState];
   /** Client: a failure that ends the client (connect failed without reconnect, authentication refused...). */
   error: [err: Error];
 }
@@ -70,7 +85,7 @@ export interface ConnectedInfo {
   timeout: number;
 }
 
-export abstract class Endpoint extends EventEmitter<EndpointEvents> {
+export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T>> {
   /** Last measured round-trip time in ms. */
   rtt: number | undefined;
   /** How the last connection ended — also for a goodbye (GOAWAY normal), which has no 'dead' event. */
@@ -104,11 +119,14 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> {
   /** Depth of the transitions under way (see transact()); events wait in `queued` while it is above 0. */
   private depth = 0;
   private queued: Array<{ name: keyof EndpointEvents; args: unknown[] }> | undefined;
+  /** undefined for the 'binary' codec: no work per message. */
+  private readonly codec: MessageCodec<T> | undefined;
   /** 'close' was emitted: nothing more is. */
   private silenced = false;
 
-  constructor(options: EndpointOptions = {}) {
+  constructor(options: EndpointOptions<T> = {}) {
     super();
+    this.codec = resolveCodec(options.codec);
     // EventEmitter starts with a null-prototype _events object, which V8 keeps in dictionary mode (~170
     // bytes). Node's own streams pre-shape _events with their common event names to stay in fast mode;
     // with tens of thousands of sessions the same trick is worth it here.
@@ -151,8 +169,9 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> {
    * replays it if the connection breaks. Returns false when the caller should wait for 'drain'.
    * Throws LIFELINE_CLOSED after close(), and LIFELINE_BUFFER_FULL when the replay buffer is full.
    */
-  send(payload: Buffer | Uint8Array | string): boolean {
+  send(message: Outgoing<T>): boolean {
     if (this.ended) throw new LifelineError('LIFELINE_CLOSED', 'cannot send: this session is closed');
+    const payload = this.codec === undefined ? (message as BinaryMessage) : this.codec.encode(message as T);
     const buf = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : toBuffer(payload);
     if (buf.length + DATA_SEQ_LENGTH > this.peerMaxFrame) {
       throw new RangeError(
@@ -186,12 +205,44 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> {
     this.transport?.pingNow();
   }
 
+  /**
+   * A fresh round-trip time, in ms: sends a PING now and resolves with the RTT its PONG gives. Rejects with
+   * LIFELINE_NOT_CONNECTED when no connection is up, or LIFELINE_NO_ANSWER after `timeoutMs` (default 5000).
+   */
+  measureRtt(timeoutMs = 5000): Promise<number> {
+    if (!this.connected)
+      return Promise.reject(
+        new LifelineError('LIFELINE_NOT_CONNECTED', 'no connection to measure: wait for it'),
+      );
+    return new Promise((resolve, reject) => {
+      const done = (ms?: number) => {
+        clearTimeout(timer);
+        this.off('rtt', done);
+        if (ms === undefined)
+          reject(new LifelineError('LIFELINE_NO_ANSWER', `no PONG within ${timeoutMs} ms`));
+        else resolve(ms);
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.on('rtt', done);
+      this.ping();
+    });
+  }
+
+  /**
+   * The messages from the peer, as an async iterator: \`for await (const message of session)\`. It ends
+   * with the session ('close'); messages arriving while the loop body runs wait in order.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for await (const [message] of on(this, 'message', { close: ['close'] } as Parameters<typeof on>[2]))
+      yield message as T;
+  }
+
   // ---- What its Transport calls (a TransportHandler): internal ----
 
   /** @internal */
   onFrame(frame: Frame, transport: Transport): void {
     switch (frame.type) {
-      case 'data':
+      case 'data': {
         if (frame.seq === 0) {
           transport.violation('DATA with sequence number 0 (sequence numbers start at 1)');
           return;
@@ -201,12 +252,25 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> {
           transport.violation(`DATA ${frame.seq} arrived where ${this.receivedSeq + 1} was expected`);
           return;
         }
+        let message: T;
+        if (this.codec === undefined) message = frame.payload as T;
+        else {
+          try {
+            message = this.codec.decode(frame.payload);
+          } catch (err) {
+            transport.violation(
+              `message ${frame.seq} does not decode: ${(err as Error)?.message ?? String(err)}`,
+            );
+            return;
+          }
+        }
         this.receivedSeq = frame.seq;
         this.stats.messagesIn++;
         this.stats.bytesIn += frame.payload.length;
         this.bytesSinceAck += frame.payload.length;
-        this.announce('message', frame.payload);
+        this.announce('message', message);
         return;
+      }
       case 'ack':
         this.acknowledge(frame.seq, transport);
         return;
@@ -272,8 +336,29 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> {
   protected attach(transport: Transport, peerReceived: number): void {
     this.transport = transport;
     this.acknowledge(peerReceived, transport);
+    this.dropUnsendable();
     this.outbox.forEachAfter(peerReceived, (seq, payload) => transport.writeData(seq, payload));
     this.writtenSeq = this.outbox.lastSeq;
+  }
+
+  /**
+   * Messages sent before this connection, never written, and larger than this peer accepts (it announced
+   * its maxFrame only now) can never go out: they are reported unconfirmed, and those after them renumbered
+   * so that the sequence stays contiguous (the peer never saw any of their numbers).
+   */
+  private dropUnsendable(): void {
+    const limit = this.peerMaxFrame - DATA_SEQ_LENGTH;
+    const unsent = this.outbox.held().filter((m) => m.seq > this.writtenSeq);
+    if (!unsent.some((m) => m.payload.length > limit)) return;
+    const kept = this.outbox.held().filter((m) => m.seq <= this.writtenSeq);
+    let seq = this.writtenSeq;
+    for (const m of unsent) if (m.payload.length <= limit) kept.push({ seq: ++seq, payload: m.payload });
+    const nextSeq = seq + 1;
+    this.outbox = kept.length === 0 ? new Outbox(nextSeq) : Outbox.restore(nextSeq, kept);
+    this.announce(
+      'unconfirmed',
+      unsent.filter((m) => m.payload.length > limit),
+    );
   }
 
   /**
@@ -324,7 +409,7 @@ export abstract class Endpoint extends EventEmitter<EndpointEvents> {
   }
 
   /** @internal Emits an application event now, or at the end of the transition under way. Nothing after 'close'. */
-  protected announce<K extends keyof EndpointEvents>(name: K, ...args: EndpointEvents[K]): void {
+  protected announce<K extends keyof EndpointEvents<T>>(name: K, ...args: EndpointEvents<T>[K]): void {
     if (this.silenced) return;
     if (this.depth === 0) return this.deliver(name, args);
     if (this.queued === undefined) this.queued = [];

@@ -300,13 +300,14 @@ export class Transport implements SweepMember {
         return;
       }
       case 'goaway':
+        // The owner first: a GOAWAY whose lastReceived is a lie is a protocol error, not a goodbye.
+        this.handler.onFrame(frame, this);
         this.report ??= {
           cause: 'goaway',
           silentMs: 0,
           goaway: frame.name,
           detail: frame.reason ? `${frame.name}: ${frame.reason}` : frame.name,
         };
-        this.handler.onFrame(frame, this);
         // The linger is armed once: a GOAWAY after GOAWAY changes nothing.
         if (this.state === 'handshake' || this.state === 'open') {
           this.move('closing');

@@ -28,7 +28,7 @@ interface Rig {
   port: number;
 }
 
-async function startRig(options: Parameters<typeof createServer>[0]): Promise<Rig> {
+async function startRig(options: Parameters<typeof createServer<Buffer>>[0]): Promise<Rig> {
   const ns = createNetns();
   const server = createServer(options);
   server.listen(0, ns.hostIp);

@@ -328,7 +328,8 @@ export async function stopServer(server: HeartbeatServer | undefined, ms = 3000)
 }
 
 /** Clients that have emitted 'close' (close() is then a no-op that emits nothing). */
-const finished = new WeakSet<HeartbeatClient>();
+// biome-ignore lint/suspicious/noExplicitAny: a client of any message type
+const finished = new WeakSet<HeartbeatClient<any>>();
 
 /** A client of `port` on loopback (no reconnect unless asked), with its 'error's collected. */
 export function dial(
@@ -345,7 +346,8 @@ export function dial(
 }
 
 /** Closes a client and waits (bounded) for its 'close'. */
-export async function stopClient(client: HeartbeatClient | undefined, ms = 3000): Promise<void> {
+// biome-ignore lint/suspicious/noExplicitAny: a client of any message type
+export async function stopClient(client: HeartbeatClient<any> | undefined, ms = 3000): Promise<void> {
   if (client === undefined || finished.has(client)) return;
   const closed = next(client, 'close', ms);
   client.close();
@@ -355,7 +357,8 @@ export async function stopClient(client: HeartbeatClient | undefined, ms = 3000)
 /** Tracks what a test opens so an after-each hook can close it all, whatever failed. */
 export class Resources {
   private servers: HeartbeatServer[] = [];
-  private clients: HeartbeatClient[] = [];
+  // biome-ignore lint/suspicious/noExplicitAny: see client()
+  private clients: HeartbeatClient<any>[] = [];
   private others: Array<{ close?(): void; destroy?(): void }> = [];
 
   server<T extends HeartbeatServer>(s: T): T {
@@ -363,7 +366,8 @@ export class Resources {
     return s;
   }
 
-  client<T extends HeartbeatClient>(c: T): T {
+  // biome-ignore lint/suspicious/noExplicitAny: a client of any message type (codec) is closed the same way
+  client<T extends HeartbeatClient<any>>(c: T): T {
     this.clients.push(c);
     return c;
   }
