@@ -2,8 +2,9 @@
 // can be (a frame's length before a byte of its body is buffered). Pure: no sockets, no timers, no clock.
 // It never throws for anything a peer sends: bad input becomes one DecodeError value, returned for good.
 //
-// After ws's lib/receiver.js: named states, a list of the chunks pushed, and a copy only when a frame spans
-// chunks; a frame inside one chunk is read in place and its DATA payload is a view of that chunk.
+// After ws's lib/receiver.js: named states, and a frame inside one chunk read in place (its DATA payload is a
+// view of that chunk). Unlike ws it keeps no list of chunks: a frame that spans chunks is copied, as it
+// arrives, into one buffer sized by its validated header, so that memory follows the bytes, not the segments.
 import {
   DEFAULT_MAX_FRAME,
   FrameType,
@@ -31,8 +32,6 @@ import { describeBadPreface, describeBadVersion, looksLikeHttp, SNIFF_LENGTH } f
  * that a peer whose first bytes look like HTTP (`looksLikeHttp`) is best answered with encodeHttpRefusal().
  */
 
-/** Room to reassemble a header split across chunks; one for all decoders, since decoding is synchronous. */
-const HEADER_SCRATCH = Buffer.alloc(HEADER_LENGTH);
 export interface DecodeError {
   code: 'protocol-error' | 'frame-too-large' | 'unsupported-version';
   /** What was wrong, for logs and the GOAWAY reason. */
@@ -60,16 +59,29 @@ type State = (typeof State)[keyof typeof State];
 export class Decoder {
   #state: State;
   #maxFrame: number;
-  /** Chunks pushed and not yet consumed; the first one's bytes before #offset are already consumed. */
-  #chunks: Buffer[] = [];
-  #offset = 0;
-  #buffered = 0;
   /** PREFACE: how many preface bytes matched so far. */
   #prefaceMatched = 0;
-  /** PAYLOAD: the type and payload length from the header being completed. */
-  #type: FrameTypeCode = FrameType.HELLO;
+  /**
+   * HEADER: how many bytes of a header cut by a chunk's end were read. Its type and length are gathered
+   * into #type and #length byte by byte, so that a trickled header allocates nothing.
+   */
+  #headerRead = 0;
+  /** The type and payload length of the frame being read (PAYLOAD, and HEADER while #headerRead > 0). */
+  #type: number = FrameType.HELLO;
   #length = 0;
-  /** A header split across chunks is gathered here, so that reading one allocates nothing. */
+  /**
+   * PAYLOAD: the one buffer a frame that spans chunks is reassembled into, allocated when its header is
+   * read and sized by its validated length (<= maxFrame), and how much of it is filled. No chunk is kept:
+   * a peer that trickles a frame one byte per segment costs the frame's size, not an object per segment.
+   */
+  #payload: Buffer = EMPTY;
+  #filled = 0;
+  /**
+   * Chunks holding frames not read yet because onFrame threw, read first by the next push; #pendingAt is
+   * where the first one's unread bytes begin. Empty but after such a throw, the only time a chunk is kept.
+   */
+  #pending: Buffer[] = [];
+  #pendingAt = 0;
   #error: DecodeError | undefined;
 
   constructor(options: DecoderOptions = {}) {
@@ -79,11 +91,14 @@ export class Decoder {
 
   /**
    * A decoder for a stream that was decoded with decodeWhole() up to `at` in `chunk`, where an incomplete
-   * frame begins: it holds the rest and takes the next chunks with push().
+   * frame begins (or, after onFrame threw, where the unread frames begin): it takes over the rest and the
+   * next chunks with push(). An incomplete frame is copied out at once, so `chunk` is not kept; an error in
+   * its header is returned by the next push.
    */
   static holding(chunk: Buffer, at: number, maxFrame: number): Decoder {
     const decoder = new Decoder({ maxFrame, expectPreface: false });
-    decoder.#hold(chunk, at);
+    if (holdsWholeFrame(chunk, at)) decoder.#keepUnread(chunk, at);
+    else decoder.#read(chunk, at, noFrame, undefined);
     return decoder;
   }
 
@@ -92,12 +107,30 @@ export class Decoder {
    * go on with decodeWhole() until a chunk ends inside a frame.
    */
   get idle(): boolean {
-    return this.#buffered === 0 && this.#state === State.HEADER;
+    return this.#state === State.HEADER && this.#headerRead === 0 && this.#pending.length === 0;
   }
 
-  /** Bytes held waiting for the rest of a frame (or of the preface): for memory accounting and tests. */
+  /**
+   * Bytes received and not yet delivered: a partial header, or the payload bytes of a partial frame (whose
+   * header is then consumed), plus the frames left unread when onFrame threw. For accounting and tests.
+   */
   get buffered(): number {
-    return this.#buffered;
+    let n = this.#state === State.PAYLOAD ? this.#filled : this.#headerRead;
+    for (const chunk of this.#pending) n += chunk.length;
+    return n - this.#pendingAt;
+  }
+
+  /**
+   * Bytes of the unfinished frame received so far, its header included; 0 at a frame boundary and during
+   * the preface (which the handshake timeout covers). With partialTotal, what a completion deadline needs.
+   */
+  get partialBytes(): number {
+    return this.#state === State.PAYLOAD ? HEADER_LENGTH + this.#filled : this.#headerRead;
+  }
+
+  /** The unfinished frame's total size in bytes (header + payload) once its header is read, else 0. */
+  get partialTotal(): number {
+    return this.#state === State.PAYLOAD ? HEADER_LENGTH + this.#length : 0;
   }
 
   /** The largest payload accepted from the next frame header on, e.g. the limit agreed in the handshake. */
@@ -112,10 +145,11 @@ export class Decoder {
   /**
    * Feeds bytes; calls onFrame for each complete frame, in order; returns a DecodeError the moment the input
    * is known bad, after which every push returns the same error and delivers nothing. Never throws for any
-   * input (only what onFrame itself throws passes through, and the decoder stays consistent for the next
-   * push). A DATA payload may be a view of `chunk`, so a chunk must not be reused once pushed (Node gives each
-   * 'data' event its own Buffer). onFrame must not call push on the same decoder. It is called with `context`
-   * as `this`, so that one shared function can serve thousands of decoders without a closure each.
+   * input (only what onFrame itself throws passes through, and the decoder stays consistent: the next push
+   * first reads the frames after the one onFrame threw on). A DATA payload may be a view of `chunk`, so a
+   * chunk must not be reused once pushed (Node gives each 'data' event its own Buffer). onFrame must not
+   * call push on the same decoder. It is called with `context` as `this`, so that one shared function can
+   * serve thousands of decoders without a closure each.
    */
   push<C = undefined>(
     chunk: Buffer,
@@ -124,167 +158,171 @@ export class Decoder {
   ): DecodeError | undefined {
     if (this.#error !== undefined) return this.#error;
     if (chunk.length === 0) return undefined;
-    if (this.idle) {
-      // At a frame boundary with nothing held: frames whole in this chunk are read in place.
-      let end: number | DecodeError;
-      try {
-        end = decodeWhole(chunk, 0, this, onFrame, context as C);
-      } catch (err) {
-        this.#hold(chunk, decodedUpTo); // what onFrame threw past is read by the next push
-        throw err;
-      }
-      if (typeof end !== 'number') {
-        this.#fail(end);
-        return end;
-      }
-      this.#hold(chunk, end);
-      return undefined;
+    if (this.#pending.length === 0) return this.#read(chunk, 0, onFrame, context as C);
+    // After a throw: the frames left unread first. A throw among them puts the rest back (#keepUnread).
+    this.#pending.push(chunk);
+    while (this.#pending.length > 0) {
+      const next = this.#pending.shift()!;
+      const at = this.#pendingAt;
+      this.#pendingAt = 0;
+      const error = this.#read(next, at, onFrame, context as C);
+      if (error !== undefined) return error;
     }
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
-    for (;;) {
+    return undefined;
+  }
+
+  /** Reads chunk[at..] from whatever state the stream is in. What onFrame throws past is kept for later. */
+  #read<C>(
+    chunk: Buffer,
+    at: number,
+    onFrame: (this: C, frame: Frame) => void,
+    context: C,
+  ): DecodeError | undefined {
+    const end = chunk.length;
+    while (at < end) {
       switch (this.#state) {
         case State.PREFACE:
-          if (!this.#readPreface()) return this.#error;
+          at = this.#readPreface(chunk, at);
           break;
         case State.HEADER:
-          if (!this.#readHeader()) return this.#error;
+          if (this.#headerRead === 0) {
+            // At a frame boundary: the frames whole in this chunk are read in place, allocating nothing.
+            let stop: number | DecodeError;
+            try {
+              stop = decodeWhole(chunk, at, this, onFrame, context);
+            } catch (err) {
+              this.#keepUnread(chunk, decodedUpTo);
+              throw err;
+            }
+            if (typeof stop !== 'number') return this.#fail(stop);
+            at = stop; // the rest, if any, is an incomplete frame: its header is gathered next
+          }
+          at = this.#readHeader(chunk, at);
           break;
         case State.PAYLOAD:
-          if (!this.#readPayload(onFrame, context as C)) return this.#error;
+          at = this.#fill(chunk, at);
+          if (this.#filled === this.#length) {
+            try {
+              this.#deliver(onFrame, context);
+            } catch (err) {
+              this.#keepUnread(chunk, at);
+              throw err;
+            }
+          }
           break;
         case State.FAILED:
           return this.#error;
       }
     }
+    return this.#error;
   }
 
   /** Matches the preface byte by byte, so a wrong first byte is refused without waiting for five. */
-  #readPreface(): boolean {
-    while (this.#prefaceMatched < PREFACE_LENGTH) {
-      if (this.#buffered === 0) return false;
-      const chunk = this.#chunks[0]!;
-      const byte = chunk[this.#offset]!;
+  #readPreface(chunk: Buffer, at: number): number {
+    for (; this.#prefaceMatched < PREFACE_LENGTH; this.#prefaceMatched++, at++) {
+      if (at === chunk.length) return at;
+      const byte = chunk[at]!;
       if (this.#prefaceMatched < MAGIC.length) {
-        if (byte !== MAGIC[this.#prefaceMatched]) return this.#badPreface();
+        if (byte !== MAGIC[this.#prefaceMatched]) return this.#badPreface(chunk, at);
       } else if (byte !== VERSION) {
-        return this.#fail({ code: 'unsupported-version', reason: describeBadVersion(byte), version: byte });
+        this.#fail({ code: 'unsupported-version', reason: describeBadVersion(byte), version: byte });
+        return chunk.length;
       }
-      this.#prefaceMatched++;
-      this.#consume(1);
     }
     this.#state = State.HEADER;
-    return true;
+    return at;
   }
 
-  #badPreface(): false {
+  #badPreface(chunk: Buffer, at: number): number {
     // Bytes that matched "LIFE" are gone, and no HTTP method starts with "L": only a peer that got the very
-    // first byte wrong can be an HTTP client.
-    const head = this.#peek(SNIFF_LENGTH);
+    // first byte wrong can be an HTTP client, and then this chunk holds every byte it has sent.
+    const head = Buffer.from(chunk.subarray(at, at + SNIFF_LENGTH));
     const http = this.#prefaceMatched === 0 && looksLikeHttp(head);
     const error: DecodeError = { code: 'protocol-error', reason: describeBadPreface(head, http) };
     if (http) error.looksLikeHttp = true;
-    return this.#fail(error);
+    this.#fail(error);
+    return chunk.length;
   }
 
-  /** Reads type and length, and refuses an unknown type or a bad length before any body byte is awaited. */
-  #readHeader(): boolean {
-    if (this.#buffered < HEADER_LENGTH) return false;
-    let buf = this.#chunks[0]!;
-    let at = this.#offset;
-    if (buf.length - at >= HEADER_LENGTH) {
-      this.#consume(HEADER_LENGTH);
-    } else {
-      buf = HEADER_SCRATCH; // shared: used and read within this call only
-      at = 0;
-      this.#copyOut(buf, HEADER_LENGTH);
+  /**
+   * Gathers the header of a frame that a chunk's end cut, and once it is whole refuses an unknown type or a
+   * bad length before any body byte is awaited, or allocates the one buffer the body is read into.
+   */
+  #readHeader(chunk: Buffer, at: number): number {
+    const end = chunk.length;
+    while (this.#headerRead < HEADER_LENGTH) {
+      if (at === end) return at;
+      const byte = chunk[at++]!;
+      if (this.#headerRead === HeaderOffset.type) {
+        this.#type = byte;
+        this.#length = 0;
+      } else {
+        this.#length = this.#length * 256 + byte; // not <<: a u32 would turn negative
+      }
+      this.#headerRead++;
     }
-    const type = buf[at + HeaderOffset.type]!;
-    const length = buf.readUInt32BE(at + HeaderOffset.length);
-    const error = checkHeader(type, length, this.#maxFrame);
-    if (error !== undefined) return this.#fail(error);
-    this.#type = type as FrameTypeCode;
-    this.#length = length;
+    const error = checkHeader(this.#type, this.#length, this.#maxFrame);
+    if (error !== undefined) {
+      this.#fail(error);
+      return end;
+    }
+    this.#headerRead = 0;
     this.#state = State.PAYLOAD;
-    return true;
+    this.#payload = Buffer.allocUnsafe(this.#length);
+    this.#filled = 0;
+    return at;
   }
 
-  #readPayload<C>(onFrame: (this: C, frame: Frame) => void, context: C): boolean {
-    const length = this.#length;
-    if (this.#buffered < length) return false;
-    let buf = this.#chunks[0]!;
-    let at = this.#offset;
-    if (buf.length - at >= length) {
-      this.#consume(length);
-    } else {
-      buf = Buffer.allocUnsafe(length);
-      at = 0;
-      this.#copyOut(buf, length);
+  /** Copies what `chunk` holds of the payload being reassembled; returns where the rest of the chunk begins. */
+  #fill(chunk: Buffer, at: number): number {
+    const take = Math.min(this.#length - this.#filled, chunk.length - at);
+    chunk.copy(this.#payload, this.#filled, at, at + take);
+    this.#filled += take;
+    return at + take;
+  }
+
+  /** Delivers the reassembled frame. The state moves on first, so that a throwing onFrame leaves it consistent. */
+  #deliver<C>(onFrame: (this: C, frame: Frame) => void, context: C): void {
+    const payload = this.#payload;
+    this.#payload = EMPTY;
+    this.#filled = 0;
+    const frame = parseFrame(this.#type as FrameTypeCode, payload, 0, this.#length);
+    if (typeof frame === 'string') {
+      this.#fail({ code: 'protocol-error', reason: frame });
+      return;
     }
-    const frame = parseFrame(this.#type, buf, at, length);
-    if (typeof frame === 'string') return this.#fail({ code: 'protocol-error', reason: frame });
-    // The state moves on before onFrame runs, so that a throwing callback leaves the decoder consistent.
     this.#state = State.HEADER;
     onFrame.call(context, frame);
-    return true;
   }
 
-  /** Holds chunk[at..] (nothing is held yet): the start of a frame that is not whole. */
-  #hold(chunk: Buffer, at: number): void {
+  /** Keeps chunk[at..], whose frames onFrame's throw left unread, ahead of any chunks already pending. */
+  #keepUnread(chunk: Buffer, at: number): void {
     if (at >= chunk.length) return;
-    this.#chunks.push(chunk);
-    this.#offset = at;
-    this.#buffered = chunk.length - at;
+    this.#pending.unshift(chunk);
+    this.#pendingAt = at;
   }
 
-  /** Drops the next n buffered bytes (n <= buffered). */
-  #consume(n: number): void {
-    this.#buffered -= n;
-    while (n > 0) {
-      const available = this.#chunks[0]!.length - this.#offset;
-      if (n < available) {
-        this.#offset += n;
-        return;
-      }
-      this.#chunks.shift();
-      this.#offset = 0;
-      n -= available;
-    }
-  }
-
-  /** Copies the next n buffered bytes into dst and drops them (n <= buffered). */
-  #copyOut(dst: Buffer, n: number): void {
-    let written = 0;
-    while (written < n) {
-      const chunk = this.#chunks[0]!;
-      const take = Math.min(n - written, chunk.length - this.#offset);
-      chunk.copy(dst, written, this.#offset, this.#offset + take);
-      written += take;
-      this.#consume(take);
-    }
-  }
-
-  /** Up to n of the next buffered bytes, copied, without consuming them (error path only). */
-  #peek(n: number): Buffer {
-    const out = Buffer.alloc(Math.min(n, this.#buffered));
-    let written = 0;
-    let offset = this.#offset;
-    for (const chunk of this.#chunks) {
-      if (written === out.length) break;
-      written += chunk.copy(out, written, offset);
-      offset = 0;
-    }
-    return out;
-  }
-
-  #fail(error: DecodeError): false {
+  #fail(error: DecodeError): DecodeError {
     this.#error = error;
     this.#state = State.FAILED;
-    this.#chunks = [];
-    this.#offset = 0;
-    this.#buffered = 0;
-    return false;
+    this.#payload = EMPTY;
+    this.#filled = 0;
+    this.#headerRead = 0;
+    this.#pending = [];
+    this.#pendingAt = 0;
+    return error;
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The onFrame of Decoder.holding(), which only ever reads an incomplete frame. */
+function noFrame(): void {}
+
+/** Whether chunk[at..] holds at least one whole frame (so that onFrame threw before it was read). */
+function holdsWholeFrame(chunk: Buffer, at: number): boolean {
+  const rest = chunk.length - at;
+  return rest >= HEADER_LENGTH && rest - HEADER_LENGTH >= chunk.readUInt32BE(at + HeaderOffset.length);
 }
 
 /** Where decodeWhole() stopped when onFrame threw: the end of that frame, where the caller goes on. */

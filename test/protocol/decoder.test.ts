@@ -252,7 +252,9 @@ describe('decodeWhole: the fast path at a frame boundary', () => {
     const end = collectWhole(chunk).end as number;
     const decoder = Decoder.holding(chunk, end, DEFAULT_MAX_FRAME);
     assert.equal(decoder.idle, false);
-    assert.equal(decoder.buffered, 9);
+    assert.equal(decoder.buffered, 4, 'the header is consumed, 4 payload bytes held');
+    assert.equal(decoder.partialBytes, 9, 'header included');
+    assert.equal(decoder.partialTotal, data.length);
     const { frames, errors } = collect(decoder, data.subarray(9));
     assert.deepEqual(errors, [undefined]);
     assert.equal((frames[0] as Extract<Frame, { type: 'data' }>).payload.toString(), 'spans two chunks');
