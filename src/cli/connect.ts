@@ -15,7 +15,7 @@ import {
   parseHostPort,
 } from './args.js';
 import { type AttemptContext, attemptFailure, finalFailure } from './failure.js';
-import { createOutput, type Fields, messageFields, ms } from './output.js';
+import { createOutput, type Fields, humanText, messageFields, ms } from './output.js';
 import { deathLine } from './table.js';
 import { clientSecurity, tlsFlags } from './tls.js';
 
@@ -65,6 +65,7 @@ export async function connect(argv: string[]): Promise<number> {
   client.on('rtt', (rtt) => out.event('rtt', { ms: Math.round(rtt * 1000) / 1000 }));
   client.on('message', (payload) => {
     if (json) out.event('message', messageFields(payload));
+    else if (process.stdout.isTTY) process.stdout.write(humanText(payload.toString('utf8')));
     else process.stdout.write(Buffer.concat([payload, Buffer.from('\n')]));
   });
   client.on('dead', (r: DeathReport) => {
@@ -104,7 +105,7 @@ export async function connect(argv: string[]): Promise<number> {
     const message = finalFailure(err, attempt, everConnected);
     const code = (err as NodeJS.ErrnoException).code;
     out.event('error', { message, ...(code ? { code } : {}) });
-    if (!json) process.stderr.write(`lifeline connect: ${message}\n`);
+    if (!json) process.stderr.write(humanText(`lifeline connect: ${message}`));
   });
 
   const input = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });

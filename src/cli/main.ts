@@ -10,7 +10,7 @@ import { demo } from './demo.js';
 import { doctor } from './doctor.js';
 import { HELP } from './help.js';
 import { keepalive } from './keepalive.js';
-import { jsonLine } from './output.js';
+import { humanText, jsonLine } from './output.js';
 import { ping } from './ping.js';
 import { serve } from './serve.js';
 
@@ -92,7 +92,7 @@ main(argv).then(exit, (err: unknown) => {
     const code = (err as NodeJS.ErrnoException).code;
     process.stdout.write(jsonLine('error', { message, ...(code ? { code } : {}) }));
   } else {
-    process.stderr.write(`lifeline: ${message}\n`);
+    process.stderr.write(humanText(`lifeline: ${message}`));
   }
   exit(usage ? 2 : 1);
 });

@@ -6,7 +6,8 @@ import type { HeartbeatServer } from '../server/server.js';
 import type { Session } from '../server/session.js';
 import { type DeathReport, isGoodbye } from '../session/death.js';
 import { deadFields } from './connect.js';
-import { createOutput, type Fields, messageFields, type Output } from './output.js';
+import { escapeControls } from './escape.js';
+import { createOutput, type Fields, humanText, messageFields, type Output } from './output.js';
 import { deathLine, renderTable } from './table.js';
 
 export interface MonitorOptions {
@@ -31,7 +32,7 @@ export interface Monitor {
 export function monitor(server: HeartbeatServer, options: MonitorOptions): Monitor {
   const live = options.live && !options.json;
   const table = live ? new LiveTable(server) : undefined;
-  const write = (line: string) => (table ? table.log(line) : process.stdout.write(`${line}\n`));
+  const write = (line: string) => (table ? table.log(line) : process.stdout.write(humanText(line)));
   const out = createOutput(options.json, (event, f) => humanLine(event, f, options.printMessages ?? true));
   const emit = (event: string, fields: Fields) => {
     if (options.json) return out.event(event, fields);
@@ -71,7 +72,7 @@ export function monitor(server: HeartbeatServer, options: MonitorOptions): Monit
   server.once('listening', () =>
     server.on('error', (err) => {
       if (options.json) out.event('error', { message: err.message });
-      else process.stderr.write(`lifeline: error: ${err.message}\n`);
+      else process.stderr.write(humanText(`lifeline: error: ${err.message}`));
     }),
   );
   const timer = table ? setInterval(() => table.draw(), options.redrawMs ?? 500) : undefined;
@@ -122,14 +123,14 @@ class LiveTable {
 
   log(line: string): void {
     this.clear();
-    process.stdout.write(`${line}\n`);
+    process.stdout.write(humanText(line));
     this.draw();
   }
 
   draw(): void {
     const width = process.stdout.columns || 120;
     const views = [...this.server.sessions.values()].map((s) => viewOf(s));
-    const lines = ['', ...renderTable(views, width)];
+    const lines = ['', ...renderTable(views, width).map(escapeControls)];
     this.clear();
     process.stdout.write(`${lines.join('\n')}\n`);
     this.drawn = lines.length;

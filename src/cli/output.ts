@@ -1,6 +1,8 @@
 // Where the commands' events go: with --json, one JSON object per line on stdout with `event` and a
-// monotonic `t` (ms since the program started) and nothing else there; without, a line for people.
+// monotonic `t` (ms since the program started) and nothing else there; without, a line for people, its
+// control characters escaped (a line may quote a peer: escape.ts).
 import { performance } from 'node:perf_hooks';
+import { escapeControls } from './escape.js';
 
 export type Fields = Record<string, unknown>;
 
@@ -33,12 +35,17 @@ export function createOutput(
         return;
       }
       const line = human(event, fields);
-      if (line !== undefined) process.stdout.write(`${line}\n`);
+      if (line !== undefined) process.stdout.write(humanText(line));
     },
     status(text) {
-      if (!json) process.stderr.write(`${text}\n`);
+      if (!json) process.stderr.write(humanText(text));
     },
   };
+}
+
+/** One line for people, as written: control characters escaped, then the newline that ends it. */
+export function humanText(line: string): string {
+  return `${escapeControls(line)}\n`;
 }
 
 /** "12.3 ms", "1.20 s": a duration for people. */

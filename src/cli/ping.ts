@@ -6,7 +6,7 @@ import { type TcpInfo, tcpInfo } from '../keepalive/index.js';
 import type { Diagnosis } from '../session/death.js';
 import { noMorePositionals, parse, parseCount, parseDuration, parseHostPort, UsageError } from './args.js';
 import { type AttemptContext, finalFailure } from './failure.js';
-import { createOutput } from './output.js';
+import { createOutput, humanText } from './output.js';
 import { deathLine } from './table.js';
 import { clientSecurity, tlsFlags } from './tls.js';
 
@@ -60,7 +60,7 @@ export async function ping(argv: string[]): Promise<number> {
   const security = clientSecurity(values);
   const out = createOutput(json, () => undefined);
   const say = (line: string) => {
-    if (!json) process.stdout.write(`${line}\n`);
+    if (!json) process.stdout.write(humanText(line));
   };
   const where = `${host}:${port}`;
 
@@ -156,7 +156,7 @@ export async function ping(argv: string[]): Promise<number> {
         silentMs: Math.round(r.silentMs),
         ...(r.diagnosis ? { diagnosis: r.diagnosis } : {}),
       });
-      if (!json) process.stderr.write(`lifeline ping: ${where}: peer ${deathLine(r)}\n`);
+      if (!json) process.stderr.write(humanText(`lifeline ping: ${where}: peer ${deathLine(r)}`));
       failure = r.cause;
       finish();
     });
@@ -164,7 +164,7 @@ export async function ping(argv: string[]): Promise<number> {
       failure = finalFailure(err, attempt, !attempt.handshaking);
       const code = (err as NodeJS.ErrnoException).code;
       out.event('error', { message: failure, ...(code ? { code } : {}) });
-      if (!json) process.stderr.write(`lifeline ping: ${failure}\n`);
+      if (!json) process.stderr.write(humanText(`lifeline ping: ${failure}`));
       finish();
     });
     client.on('close', finish);
