@@ -215,7 +215,7 @@ export class Handshake {
       transport.violation(why);
       return;
     }
-    if (!resumed && registry.sessions.size >= this.host.maxSessions) {
+    if (!resumed && registry.sessions.size >= this.host.maxSessions && !registry.evictUnproven()) {
       registry.giveBack(record, local);
       const detail = `the server holds its maximum of ${this.host.maxSessions} sessions`;
       return refuse(transport, 'too-many-sessions', detail, detail, 'local');

@@ -22,6 +22,8 @@ export class SessionRegistry implements SessionOwner {
   /** Sessions by id: open, detached or closing. */
   readonly sessions = new Map<string, Session<unknown>>();
   private readonly byToken = new Map<string, Session<unknown>>();
+  /** Detached sessions whose client never sent anything after WELCOME, oldest first. */
+  private readonly unproven = new Set<Session<unknown>>();
 
   constructor(private readonly options: RegistryOptions) {}
 
@@ -71,10 +73,27 @@ export class SessionRegistry implements SessionOwner {
   }
 
   sessionDetached(session: Session<unknown>): void {
+    if (!session.proven && session.state === 'detached') this.unproven.add(session);
     this.save(session);
   }
 
+  /**
+   * Makes room for a new session when maxSessions is reached: ends the oldest detached session whose client
+   * never sent a byte after its WELCOME (a peer that said HELLO and vanished), as if its window ran out.
+   * Returns false when there is none: every session held has a client that proved itself.
+   */
+  evictUnproven(): boolean {
+    for (const session of this.unproven) {
+      this.unproven.delete(session);
+      if (session.state !== 'detached') continue;
+      session.evict();
+      return true;
+    }
+    return false;
+  }
+
   sessionClosed(session: Session<unknown>, ending: SessionEnding): void {
+    this.unproven.delete(session);
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
     if (this.byToken.get(session.token) === session) this.byToken.delete(session.token);
     // A session that ended for good, or whose window ran out here, is forgotten by the store — only in the

@@ -29,8 +29,24 @@ export interface ServerOptions<T = Buffer> extends HeartbeatOptions {
    * ~200 ms instead of after 0.2, 0.4, 0.8, 1.6 s..., so loss is not mistaken for death. Default true.
    */
   linearTimeouts?: boolean;
-  /** How long a new connection has to complete its HELLO, in ms. Default 10000. */
+  /**
+   * How long a new connection has to complete its HELLO, in ms. Default 10000. With TLS, the TLS handshake
+   * has as long again (Node's own default would be 120 s).
+   */
   handshakeTimeout?: number;
+  /**
+   * Largest HELLO accepted, in bytes (its credentials included): a longer one is refused with GOAWAY
+   * frame-too-large as soon as its header is read, before a byte of it is buffered. Default 8192: room for
+   * a JWT or a client certificate's worth of credentials; an unauthenticated peer can make the server hold
+   * no more than this per connection before authenticate() runs.
+   */
+  maxHelloSize?: number;
+  /**
+   * Most connections in their handshake (before WELCOME) at once. A connection beyond it is closed at once
+   * and reported 'rejected'. Default 4096: a burst of reconnects after a network blip gets through, a
+   * flood of idle sockets does not hold the server's descriptors.
+   */
+  maxPendingHandshakes?: number;
   /**
    * Bounds within which a client's proposed interval/timeout are accepted (clamped). Default: none, the
    * server dictates its own values.
@@ -68,7 +84,12 @@ export interface ServerEvents<T = Buffer> {
   rejected: [report: DeathReport, remote: string];
 }
 
-export const SERVER_DEFAULTS = { handshakeTimeout: 10_000, resumeWindow: 30_000 } as const;
+export const SERVER_DEFAULTS = {
+  handshakeTimeout: 10_000,
+  resumeWindow: 30_000,
+  maxHelloSize: 8192,
+  maxPendingHandshakes: 4096,
+} as const;
 
 export class HeartbeatServer<T = Buffer> extends EventEmitter<ServerEvents<T>> {
   readonly heartbeat: ResolvedHeartbeat;
@@ -87,6 +108,8 @@ export class HeartbeatServer<T = Buffer> extends EventEmitter<ServerEvents<T>> {
   private readonly options: ServerOptions<T>;
   private readonly keepAlive: KeepAliveOptions | false;
   private readonly handshakeTimeout: number;
+  private readonly maxHelloSize: number;
+  private readonly maxPendingHandshakes: number;
   /** stopAccepting() closed the listener; `drained`: its last connection has ended too. */
   private acceptingStopped = false;
   private drained = false;
@@ -102,6 +125,19 @@ export class HeartbeatServer<T = Buffer> extends EventEmitter<ServerEvents<T>> {
       1,
       0x7fff_ffff,
       'ms',
+    );
+    this.maxHelloSize = checkOption(
+      'maxHelloSize',
+      options.maxHelloSize ?? SERVER_DEFAULTS.maxHelloSize,
+      64,
+      0xffff_ffff,
+      'bytes',
+    );
+    this.maxPendingHandshakes = checkOption(
+      'maxPendingHandshakes',
+      options.maxPendingHandshakes ?? SERVER_DEFAULTS.maxPendingHandshakes,
+      1,
+      2 ** 31,
     );
     const resumeWindow = checkOption(
       'resumeWindow',
@@ -133,8 +169,12 @@ export class HeartbeatServer<T = Buffer> extends EventEmitter<ServerEvents<T>> {
     });
     this.handshake = new Handshake(this);
     this.keepAlive = options.keepAlive ?? deriveKeepAlive(this.heartbeat);
+    // The TLS handshake is bounded too (Node's default is 120 s): a stalled one is dropped after
+    // handshakeTimeout, as a peer that sends no HELLO is, and reported as 'rejected'.
     this.server = options.tls
-      ? tls.createServer(options.tls).on('secureConnection', this.onConnection)
+      ? tls
+          .createServer({ handshakeTimeout: this.handshakeTimeout, ...options.tls })
+          .on('secureConnection', this.onConnection)
       : net.createServer(this.onConnection);
     this.server.on('listening', () => this.emit('listening'));
     this.server.on('error', (err) => this.emit('error', err));
@@ -145,10 +185,13 @@ export class HeartbeatServer<T = Buffer> extends EventEmitter<ServerEvents<T>> {
     if (options.tls) {
       // A failed TLS handshake (bad certificate, plain TCP) never becomes a connection: report, don't crash.
       this.server.on('tlsClientError', (err, socket) => {
+        // With a listener, Node leaves the socket open: close it (the handshake timed out or failed).
+        const remote = remoteOf(socket);
+        socket.destroy();
         this.emit(
           'rejected',
           { cause: 'protocol-error', silentMs: 0, detail: `TLS: ${err.message}` },
-          remoteOf(socket),
+          remote,
         );
       });
     }
@@ -230,8 +273,15 @@ export class HeartbeatServer<T = Buffer> extends EventEmitter<ServerEvents<T>> {
     // Reading the peer's address now makes the socket keep it (net caches it): it is gone once it has closed,
     // when a rejected connection is reported.
     socket.remoteAddress;
+    if (this.handshake.pending.size >= this.maxPendingHandshakes) {
+      socket.destroy();
+      const detail = `${this.maxPendingHandshakes} connections already in their handshake (maxPendingHandshakes)`;
+      this.emit('rejected', { cause: 'local', silentMs: 0, detail }, remoteOf(socket));
+      return;
+    }
     const transport = new Transport(socket, this.handshake.awaitingHello, {
       maxFrame: this.heartbeat.maxFrame,
+      handshakeMaxFrame: this.maxHelloSize,
       handshakeTimeout: this.handshakeTimeout,
       keepAlive: this.keepAlive,
       linearTimeouts: this.options.linearTimeouts !== false,

@@ -66,6 +66,11 @@ export class Session<T = Buffer> extends Endpoint<T> {
   resumes = 0;
   /** The session's version (see SessionRecord.epoch): one more each time it continues on a new connection. */
   epoch = 1;
+  /**
+   * Whether its client ever sent anything after a WELCOME (so it got one). A detached session that never
+   * did may be a peer that said HELLO and vanished: it is the first to go when maxSessions is reached.
+   */
+  proven = false;
   /** @internal the highest epoch of a record of this session the store confirmed saving (0: none yet) */
   landedEpoch = 0;
   private status: SessionState = 'open';
@@ -269,6 +274,7 @@ export class Session<T = Buffer> extends Endpoint<T> {
     if (transport !== this.transport || this.status === 'closed') return; // a replaced connection
     this.transact(() => {
       this.detach(transport);
+      if (transport.heardSinceOpen) this.proven = true;
       this.lastEnd = report;
       if (this.status === 'closing') {
         // Recorded as it stands after the last frames were read.
@@ -297,6 +303,11 @@ export class Session<T = Buffer> extends Endpoint<T> {
   private expire(): void {
     this.expiry = undefined;
     this.transact(() => this.finish('expired'));
+  }
+
+  /** @internal A detached session ends before its window (maxSessions reached): as if its window ran out. */
+  evict(): void {
+    if (this.status === 'detached') this.expire();
   }
 
   private move(to: SessionState): void {

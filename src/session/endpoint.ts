@@ -91,7 +91,7 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
   /** How the last connection ended — also for a goodbye (GOAWAY normal), which has no 'dead' event. */
   lastEnd: DeathReport | undefined;
   /** Messages and bytes each way, for display and metrics. */
-  readonly stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, pings: 0 };
+  readonly stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, pings: 0, pongsIgnored: 0 };
 
   /**
    * Largest DATA payload (+ its 6-byte sequence number) the peer accepts: from HELLO/WELCOME, and until
@@ -191,11 +191,12 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     const seq = this.outbox.push(buf);
     this.stats.messagesOut++;
     this.stats.bytesOut += buf.length;
-    let ok = this.outbox.bytes <= this.maxBuffered / 2;
-    if (this.transport !== undefined && !this.transport.closed) {
-      ok = this.transport.writeData(seq, buf) && ok;
-      this.writtenSeq = seq;
-    }
+    this.writePending();
+    // Wait for 'drain' past half the replay buffer, or while the socket holds its budget and this message
+    // waits its turn: the replay buffer and the socket's own queue are one backpressure.
+    const ok =
+      this.outbox.bytes <= this.maxBuffered / 2 &&
+      (this.transport === undefined || this.writtenSeq === this.outbox.lastSeq);
     if (!ok) this.needDrain = true;
     return ok;
   }
@@ -305,6 +306,11 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
   }
 
   /** @internal */
+  onIgnoredPong(): void {
+    this.stats.pongsIgnored++;
+  }
+
+  /** @internal */
   onStall(lateMs: number): void {
     this.announce('stall', lateMs);
   }
@@ -336,9 +342,29 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
   protected attach(transport: Transport, peerReceived: number): void {
     this.transport = transport;
     this.acknowledge(peerReceived, transport);
+    // Nothing after what the peer received is on this connection yet: it is written (again) from here.
+    this.writtenSeq = Math.min(this.writtenSeq, Math.max(peerReceived, this.outbox.acknowledged));
     this.dropUnsendable();
-    this.outbox.forEachAfter(peerReceived, (seq, payload) => transport.writeData(seq, payload));
-    this.writtenSeq = this.outbox.lastSeq;
+    this.writePending();
+  }
+
+  /**
+   * Writes the messages not yet written to the connection, in order, while the socket's own queue is under
+   * its budget (half of maxBuffered, at least the socket's high-water mark so that 'drain' follows); the
+   * rest waits in the replay buffer for the socket's 'drain'. So a peer that stops reading — even one that
+   * acknowledges what it never read — holds at most maxBuffered in the replay buffer plus the budget in the
+   * socket. Messages the peer acknowledged before they were written are not written: it says it has them.
+   */
+  private writePending(): void {
+    const transport = this.transport;
+    if (transport === undefined) return;
+    if (this.writtenSeq < this.outbox.acknowledged) this.writtenSeq = this.outbox.acknowledged;
+    const budget = Math.max(this.maxBuffered / 2, transport.socket.writableHighWaterMark ?? 16_384);
+    while (this.writtenSeq < this.outbox.lastSeq && transport.canWrite(budget)) {
+      const seq = this.writtenSeq + 1;
+      transport.writeData(seq, this.outbox.payload(seq));
+      this.writtenSeq = seq;
+    }
   }
 
   /**
@@ -453,13 +479,14 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
 
   /** @internal */
   onDrain(): void {
+    this.writePending();
     this.maybeDrain();
   }
 
   private maybeDrain(): void {
     // No 'drain' once close() was called: nothing more may be sent.
     if (!this.needDrain || this.ended || this.outbox.bytes > this.maxBuffered / 2) return;
-    if (this.transport?.socket.writableNeedDrain) return;
+    if (this.transport !== undefined && this.writtenSeq < this.outbox.lastSeq) return;
     this.needDrain = false;
     this.announce('drain');
   }

@@ -40,6 +40,8 @@ export type Beat = 'ping' | 'dead' | 'wait';
 
 export class Heartbeat {
   readonly params: LivenessParams;
+  /** When the session was established on this connection (ms). */
+  readonly startedAt: number;
   /** When the peer was last heard (ms); at first, when the session was established. */
   lastHeardAt: number;
   lastPingAt = Number.NEGATIVE_INFINITY;
@@ -51,6 +53,7 @@ export class Heartbeat {
   /** Starts the clock at `now`: the peer's silence counts from here. */
   constructor(params: LivenessParams, now: number) {
     this.params = params;
+    this.startedAt = now;
     this.lastHeardAt = now;
     if (params.detector !== 'deadline') {
       this.detector = createDetector(

@@ -85,6 +85,11 @@ export class Outbox {
     return true;
   }
 
+  /** The payload of held message `seq` (firstSeq <= seq <= lastSeq). */
+  payload(seq: number): Buffer {
+    return this.items[this.head + seq - this.firstSeq]!;
+  }
+
   /** Calls fn(seq, payload) for every held message after `seq`, in order. */
   forEachAfter(seq: number, fn: (seq: number, payload: Buffer) => void): void {
     const start = Math.max(this.firstSeq, seq + 1);

@@ -45,6 +45,8 @@ export interface TransportHandler {
   lastReceived(): number;
   /** The socket's write buffer drained. */
   onDrain?(): void;
+  /** A PONG that answered no PING of ours (unsolicited or forged) was ignored. */
+  onIgnoredPong?(): void;
 }
 
 export type { LivenessParams } from './heartbeat.js';
@@ -74,8 +76,10 @@ export class Transport implements SweepMember {
   /** Monotonic time (ms) at which the last byte arrived. */
   lastHeardAt: number;
 
-  /** Largest frame payload accepted from the peer, in bytes. */
-  readonly maxFrame: number;
+  /** Largest frame payload accepted from the peer now, in bytes: the handshake's limit until it is done. */
+  maxFrame: number;
+  /** The limit once the handshake is done. */
+  private readonly openMaxFrame: number;
   /**
    * Only while needed: for the preface, and while frames span chunks. Without one, chunks are decoded in
    * place (decodeWhole), so that an idle connection holds no decoder and no chunk list.
@@ -95,6 +99,8 @@ export class Transport implements SweepMember {
   private timerDelay = 0;
   private dueAt = 0;
   private pingId = 0;
+  /** The id of the last PING answered: a PONG must answer one sent after it, up to pingId. */
+  private answeredId = 0;
   private pingWindowAt = 0;
   private pingsInWindow = 0;
   private confirming = false;
@@ -112,6 +118,8 @@ export class Transport implements SweepMember {
     handler: TransportHandler,
     options: {
       maxFrame: number;
+      /** Largest frame before the handshake is done (the server's maxHelloSize); default maxFrame. */
+      handshakeMaxFrame?: number;
       handshakeTimeout: number;
       keepAlive: KeepAliveOptions | false | undefined;
       linearTimeouts: boolean;
@@ -122,8 +130,9 @@ export class Transport implements SweepMember {
     this.socket = socket;
     this.clock = options.clock ?? systemClock;
     this.handler = handler;
-    this.maxFrame = options.maxFrame;
-    this.decoder = new Decoder({ maxFrame: options.maxFrame, expectPreface: true });
+    this.openMaxFrame = options.maxFrame;
+    this.maxFrame = Math.min(options.maxFrame, options.handshakeMaxFrame ?? options.maxFrame);
+    this.decoder = new Decoder({ maxFrame: this.maxFrame, expectPreface: true });
     this.lastHeardAt = this.clock.now();
     applyKernel(socket, options.keepAlive, options.linearTimeouts);
     socket.setNoDelay(true);
@@ -142,6 +151,11 @@ export class Transport implements SweepMember {
     return this.beat !== undefined;
   }
 
+  /** True once the peer sent anything after the handshake: it has its WELCOME (or HELLO's answer). */
+  get heardSinceOpen(): boolean {
+    return this.beat !== undefined && this.beat.lastHeardAt > this.beat.startedAt;
+  }
+
   /** True once the connection is closing or over. */
   get closed(): boolean {
     return this.state === 'closing' || this.state === 'ended';
@@ -156,6 +170,7 @@ export class Transport implements SweepMember {
   open(params: LivenessParams): void {
     if (this.state !== 'handshake') return;
     this.move('open');
+    this.maxFrame = this.openMaxFrame;
     // Not across this side's own authentication or store calls, while nothing of the peer's was read.
     const now = this.clock.now();
     this.lastHeardAt = now;
@@ -175,12 +190,16 @@ export class Transport implements SweepMember {
     this.socket.write(Buffer.concat([encodePreface(), encodeFrame(frame)]));
   }
 
+  /** Whether DATA may be written now: open, writable, and fewer than `budget` bytes queued in the socket. */
+  canWrite(budget: number): boolean {
+    return this.state === 'open' && this.socket.writable && this.socket.writableLength < budget;
+  }
+
   /**
-   * Writes one DATA frame; returns false when the socket's buffer is full (wait for 'drain'). Before the
-   * handshake or while closing nothing is written: the message stays in the replay buffer.
+   * Writes one DATA frame (the owner checks canWrite() first); when the socket's buffer passes its
+   * high-water mark, the owner hears of its 'drain' (TransportHandler.onDrain).
    */
-  writeData(seq: number, payload: Buffer): boolean {
-    if (this.state !== 'open' || !this.socket.writable) return true;
+  writeData(seq: number, payload: Buffer): void {
     let ok: boolean;
     if (payload.length <= 1024) ok = this.socket.write(encodeData(seq, payload));
     else {
@@ -194,7 +213,6 @@ export class Transport implements SweepMember {
       this.awaitingDrain = true;
       this.socket.once('drain', onSocketDrain);
     }
-    return ok;
   }
 
   /**
@@ -294,8 +312,18 @@ export class Transport implements SweepMember {
         return;
       }
       case 'pong': {
-        if (this.beat === undefined) return this.violation('PONG before the handshake completed');
+        const beat = this.beat;
+        if (beat === undefined) return this.violation('PONG before the handshake completed');
+        // It must answer an outstanding PING (ids are sent in order, answered in order), and its echoed time
+        // must be no older than the connection's timeout: anything else is not an RTT sample.
+        const outstanding = (this.pingId - this.answeredId) >>> 0;
+        const ahead = (frame.id - this.answeredId) >>> 0;
         const ms = ((microsNow(this.clock) - frame.timestamp) >>> 0) / 1000;
+        if (ahead === 0 || ahead > outstanding || ms > beat.params.timeout) {
+          this.handler.onIgnoredPong?.();
+          return;
+        }
+        this.answeredId = frame.id;
         this.handler.onRtt(ms);
         return;
       }

@@ -12,3 +12,24 @@ export async function within<T>(ms: number, what: string, promise: Promise<T>): 
     clearTimeout(timer);
   }
 }
+
+/**
+ * Resolves once `predicate()` holds, checking every `everyMs`; rejects after `ms` naming what was awaited.
+ * For state that changes without an event of its own (a socket's close seen by the server, a store).
+ */
+export function eventually(ms: number, what: string, predicate: () => boolean, everyMs = 10): Promise<void> {
+  let poll: NodeJS.Timeout | undefined;
+  return within(
+    ms,
+    what,
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (!predicate()) return;
+        clearInterval(poll);
+        resolve();
+      };
+      poll = setInterval(check, everyMs);
+      check();
+    }),
+  ).finally(() => clearInterval(poll));
+}

@@ -20,17 +20,8 @@ import {
   type SessionStore,
 } from '../../src/server/store.js';
 import type { DeathReport } from '../../src/session/death.js';
-import {
-  dial,
-  hello,
-  next,
-  RawPeer,
-  Resources,
-  startServer,
-  TcpProxy,
-  until,
-  within,
-} from '../helpers/peer.js';
+import { dial, hello, next, RawPeer, Resources, startServer, TcpProxy, until } from '../helpers/peer.js';
+import { eventually } from '../helpers/wait.js';
 
 const res = new Resources();
 afterEach(() => res.release());
@@ -188,17 +179,7 @@ describe('a store that answers late', () => {
     setTimeout(() => flaky.destroy(), 30);
     await flaky.closed();
     // take() answers 70 ms after the drop: the record must be back, and s2 must hold nothing.
-    await within(
-      1000,
-      'the record back in the store',
-      new Promise<void>((resolve) => {
-        const poll = setInterval(() => {
-          if (store.size !== 1) return;
-          clearInterval(poll);
-          resolve();
-        }, 10);
-      }),
-    );
+    await eventually(1000, 'the record back in the store', () => store.size === 1);
     assert.equal(s2.sessions.size, 0, 'no session without a connection');
     // And the limit is free for a real client.
     const fresh = res.client(dial(s2.address().port));
