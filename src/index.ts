@@ -17,7 +17,10 @@ export {
   tcpInfo,
 } from './keepalive/index.js';
 export {
+  createDashboardHandler,
   createMetricsHttp,
+  type DashboardHandler,
+  type DashboardOptions,
   type InstrumentOptions,
   instrument,
   type MetricsHttp,

@@ -12,7 +12,7 @@ import { createServer } from '../server/server.js';
 import { parse, parsePort, UsageError } from './args.js';
 import { monitor } from './monitor.js';
 import { formatLong } from './output.js';
-import { listen, startHttp, urlHost } from './serve.js';
+import { listen, startHttp } from './serve.js';
 
 export const demoFlags = { port: { type: 'string', short: 'p' }, http: { type: 'string' } } as const;
 
@@ -53,13 +53,12 @@ export async function demo(argv: string[]): Promise<number> {
     if (httpPort !== undefined) throw err;
     http = await startHttp(server, 0, host, address); // 7080 is taken: any free port will do
   }
-  const where = http.http.address() as { address: string; port: number };
-  const url = `http://${urlHost(where.address)}:${where.port}/`;
+  const url = http.url();
   const say = (line: string) => view.log(line);
   say(
     `lifeline demo: server on ${address} (interval ${formatLong(INTERVAL)}, timeout ${formatLong(TIMEOUT)})`,
   );
-  say(`dashboard: ${url}   metrics: ${url}metrics   (Ctrl-C to stop)`);
+  say(`dashboard: ${url}   metrics: ${url.replace(/\?.*$/, '')}metrics   (Ctrl-C to stop)`);
 
   const peers: Peer[] = [];
   let nextName = 0;

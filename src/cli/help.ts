@@ -42,7 +42,7 @@ keepalive flags: --keepalive-idle D --keepalive-interval D --keepalive-count N -
 tls flags:       --tls  --ca FILE  --cert FILE  --key FILE  --insecure  --credentials STRING
 ${DURATIONS}`,
 
-  serve: `usage: lifeline serve [--host H] [--port P] [heartbeat flags] [keepalive flags] [tls flags] [--echo] [--http PORT] [--json]
+  serve: `usage: lifeline serve [--host H] [--port P] [heartbeat flags] [keepalive flags] [tls flags] [--echo] [--http PORT [--http-host H] [--http-token T]] [--json]
 
 A lifeline heartbeat server. On a terminal it shows a live table of its sessions (RTT, time since last
 heard, what the failure detector thinks, messages in/out) and a line for every death with its cause and
@@ -52,8 +52,12 @@ printed. A port it cannot have ends it (exit status 1).
   --host H        address to listen on (default 0.0.0.0)
   --port P, -p P  port to listen on (default 7070; 0 picks a free one)
   --echo          send every message back to its sender
-  --http PORT     also serve Prometheus metrics at /metrics and a live dashboard at / on PORT (same host);
+  --http PORT     also serve Prometheus metrics at /metrics and a live dashboard at / on PORT, behind a
+                  token printed in the dashboard's address (scrapers: Authorization: Bearer TOKEN);
                   needs the optional packages prom-client and uplot (npm install prom-client uplot)
+  --http-host H   address the dashboard listens on (default 127.0.0.1: this machine only)
+  --http-token T  the dashboard's token, 16 characters or more (default: a new one at each start;
+                  none: no token, only behind a proxy that authenticates)
   --json          one JSON object per line on stdout (events: listening, http, session, rtt, message,
                   dead, resumed, closed, error), each with a monotonic "t" in ms
 

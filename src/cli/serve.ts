@@ -1,5 +1,6 @@
 // lifeline serve: a heartbeat server that shows its sessions' lives (and with --echo sends every message
-// back to its sender); with --http PORT also Prometheus metrics at /metrics and the live dashboard at /.
+// back to its sender); with --http PORT also Prometheus metrics at /metrics and the live dashboard at /,
+// on 127.0.0.1 unless --http-host says otherwise, behind a token printed in the dashboard's address.
 // A port it cannot have (the heartbeat's or the dashboard's) ends it: exit status 1 and one line.
 import { checkDashboardDependencies, createMetricsHttp, type MetricsHttp } from '../metrics/http.js';
 import { probeRtt } from '../metrics/probe.js';
@@ -24,6 +25,8 @@ export const serveFlags = {
   echo: { type: 'boolean' },
   json: { type: 'boolean' },
   http: { type: 'string' },
+  'http-host': { type: 'string' },
+  'http-token': { type: 'string' },
   ...heartbeatFlags,
   ...keepAliveFlags,
   ...tlsFlags,
@@ -35,6 +38,8 @@ export async function serve(argv: string[]): Promise<number> {
   const host = typeof values.host === 'string' ? values.host : '0.0.0.0';
   const port = typeof values.port === 'string' ? parsePort('--port', values.port) : 7070;
   const httpPort = typeof values.http === 'string' ? parsePort('--http', values.http) : undefined;
+  const httpHost = typeof values['http-host'] === 'string' ? values['http-host'] : '127.0.0.1';
+  const httpToken = dashboardToken(values['http-token']);
   const json = values.json === true;
   const heartbeat = heartbeatOptions(values);
   const keepAlive = keepAliveOptions(values, heartbeat);
@@ -67,16 +72,16 @@ export async function serve(argv: string[]): Promise<number> {
   let http: MetricsHttp | undefined;
   if (httpPort !== undefined) {
     try {
-      http = await startHttp(server, httpPort, host, `${address.address}:${address.port}`);
+      http = await startHttp(server, httpPort, httpHost, `${address.address}:${address.port}`, httpToken);
     } catch (err) {
       view.stop();
       server.close();
       throw err;
     }
     const where = http.http.address() as { address: string; port: number };
-    const url = `http://${urlHost(where.address)}:${where.port}/`;
+    const url = http.url();
     view.out.event('http', { host: where.address, port: where.port, url });
-    view.log(`dashboard: ${url}   metrics: ${url}metrics`);
+    view.log(`dashboard: ${url}   metrics: ${dashboardOrigin(url)}metrics`);
   }
 
   return new Promise((resolve) => {
@@ -128,16 +133,35 @@ function needDashboard(): void {
   }
 }
 
-/** Starts metrics and the dashboard for `server` on host:port. */
+/** --http-token: a token of at least 16 characters, or `none` for no token; by default one is made. */
+function dashboardToken(value: unknown): string | false | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (value === 'none') return false;
+  if (value.length < 16) {
+    throw new FatalError(
+      '--http-token: give at least 16 characters (or none, only behind a proxy that authenticates)',
+    );
+  }
+  return value;
+}
+
+/** The dashboard's address without its token: where /metrics is. */
+function dashboardOrigin(url: string): string {
+  return url.replace(/\?token=.*$/, '');
+}
+
+/** Starts metrics and the dashboard for `server` on host:port (`token` as createDashboardHandler's). */
 export async function startHttp(
   server: HeartbeatServer,
   port: number,
   host: string,
   address: string,
+  token?: string | false,
 ): Promise<MetricsHttp> {
   const hb = server.heartbeat;
   const http = createMetricsHttp(server, {
     info: { address, interval: hb.interval, timeout: hb.timeout, detector: hb.detector },
+    ...(token === undefined ? {} : { token }),
   });
   await new Promise<void>((resolve, reject) => {
     http.http.once('error', (err: NodeJS.ErrnoException) => {
@@ -147,10 +171,4 @@ export async function startHttp(
     http.http.listen(port, host, () => resolve());
   });
   return http;
-}
-
-/** A host for a URL people can click: the wildcard addresses become localhost, IPv6 gets brackets. */
-export function urlHost(address: string): string {
-  if (address === '0.0.0.0' || address === '::') return 'localhost';
-  return address.includes(':') ? `[${address}]` : address;
 }

@@ -32,7 +32,7 @@ test('the demo shows detection, causes and diagnosis, and cleans up its children
       poll();
     });
   try {
-    const [, url] = await waitFor(/^dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/m, 10_000);
+    const [, url] = await waitFor(/^dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/m, 10_000);
     const page = await fetch(url!, { signal: AbortSignal.timeout(5000) });
     assert.equal(page.status, 200);
     await waitFor(/^▶ \w+ hangs \(kill -STOP \d+\)/m, 10_000);
