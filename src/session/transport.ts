@@ -55,6 +55,14 @@ export type { LivenessParams } from './heartbeat.js';
 const STALL_MS = 100;
 /** How long a closing connection may linger for the peer's FIN before it is destroyed, in ms. */
 const LINGER_MS = 2000;
+/**
+ * A frame once started must be complete within max(FRAME_FLOOR_MS, its size / MIN_FRAME_RATE): a peer that
+ * trickles a frame (one byte per segment, for ever) holds its buffer for a bounded time, not for good, while
+ * a 1 MiB message still has 64 s, enough for a link of 128 kbit/s. Checked when the connection's timer or
+ * sweep looks (at least once per ping period), so the bound is met within that period.
+ */
+const MIN_FRAME_RATE = 16 * 1024; // bytes per second
+const FRAME_FLOOR_MS = 10_000;
 
 /**
  * - `handshake`: preface and HELLO/WELCOME under way (the handshake timeout runs);
@@ -104,6 +112,9 @@ export class Transport implements SweepMember {
   private pingWindowAt = 0;
   private pingsInWindow = 0;
   private confirming = false;
+  /** When the frame being reassembled was first seen unfinished, and the DATA count then (its progress). */
+  private partialSince = 0;
+  private partialMark = -1;
   private prefaceSent = false;
   /**
    * This side said GOAWAY, announcing the last DATA it received: DATA arriving after it is not delivered
@@ -470,6 +481,32 @@ export class Transport implements SweepMember {
     }
     if (this.decoder?.idle) this.decoder = undefined;
     if (lateMs > STALL_MS) this.stalled(now, lateMs);
+    this.checkPartialFrame(now);
+  }
+
+  /**
+   * A frame started and not finished in time (see MIN_FRAME_RATE) is a protocol error. Progress is any DATA
+   * delivered since the last look: a bulk stream, whose reads end mid-frame all the time, always has some.
+   */
+  private checkPartialFrame(now: number): void {
+    const decoder = this.decoder;
+    if (decoder === undefined || decoder.partialBytes === 0 || this.state === 'ended') {
+      this.partialSince = 0;
+      return;
+    }
+    const mark = this.handler.lastReceived();
+    if (this.partialSince === 0 || mark !== this.partialMark) {
+      this.partialSince = now;
+      this.partialMark = mark;
+      return;
+    }
+    const allowedMs = Math.max(FRAME_FLOOR_MS, (decoder.partialTotal / MIN_FRAME_RATE) * 1000);
+    if (now - this.partialSince > allowedMs && !this.closed) {
+      this.violation(
+        `a ${decoder.partialTotal}-byte frame not complete after ${Math.round(now - this.partialSince)} ms ` +
+          `(${decoder.partialBytes} bytes received; at least ${MIN_FRAME_RATE} bytes/s expected)`,
+      );
+    }
   }
 
   /** This process (not the peer) was stalled for lateMs: say so, and excuse the PINGs that queued up. */
@@ -486,6 +523,9 @@ export class Transport implements SweepMember {
   private check(now: number, lateMs: number): void {
     if (this.decoder?.idle) this.decoder = undefined; // at a frame boundary: decodeWhole() until it is not
     if (lateMs > STALL_MS) this.stalled(now, lateMs);
+    const wasClosing = this.closed;
+    this.checkPartialFrame(now);
+    if (this.closed && !wasClosing) return; // refused: the linger has its own timer now
     if (this.state === 'handshake') {
       this.goaway('handshake-timeout', 'no handshake in time', 0, {
         cause: 'handshake-timeout',

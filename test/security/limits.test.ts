@@ -55,6 +55,30 @@ describe('PONGs', () => {
   });
 });
 
+describe('a trickled frame', () => {
+  test('a frame not complete within max(10 s, size / 16 KiB/s) is a protocol error; never sooner', async () => {
+    const { peer } = await established({ interval: 200, timeout: 1000 });
+    const frame = encodeData(1, Buffer.alloc(100 * 1024, 1));
+    const started = performance.now();
+    let sent = 0;
+    const trickle = setInterval(() => {
+      if (sent < frame.length) peer.write(frame.subarray(sent, ++sent));
+    }, 50);
+    try {
+      const goaway = await peer.goaway(15_000);
+      const elapsed = performance.now() - started;
+      assert.equal(goaway.name, 'protocol-error');
+      assert.match(goaway.reason, /102411-byte frame not complete/);
+      assert.ok(
+        elapsed >= 10_000 && elapsed < 10_000 + 300 + 1000,
+        `refused after ${Math.round(elapsed)} ms`,
+      );
+    } finally {
+      clearInterval(trickle);
+    }
+  });
+});
+
 describe('a peer that acknowledges what it never reads', () => {
   test("the echo server's memory for it stays within maxBuffered plus the socket budget", async () => {
     const server = res.server(await startServer({ maxBuffered: 1 << 20 }));
