@@ -24,9 +24,9 @@ type AlignedData = import('uplot').AlignedData;
     '#39c5cf',
     '#e3b341',
     '#ff9bce',
-    '#a5d6ff',
+    '#e6edf3',
     '#7ee787',
-    '#ffa657',
+    '#b4e051',
     '#bc8cff',
   ];
   const MEANING: Record<string, string> = {
