@@ -15,6 +15,22 @@ export const HEADER_LENGTH = 5;
 export const DEFAULT_MAX_FRAME = 1024 * 1024;
 export const MAX_FRAME_CEILING = 0xffff_ffff;
 
+/**
+ * The slowest a started frame may arrive: once a frame's header is read, the rest must come at this many
+ * bytes per second or more, after a grace period (FRAME_GRACE_MS) that covers a slow start and a short
+ * stall. Below it the receiver answers GOAWAY protocol-error. 16 KiB/s (128 kbit/s) is far below any link a
+ * heartbeat is worth running on, and makes a trickled frame cost its sender time as well as the receiver
+ * memory: a 1 MiB frame gets 10 s + 64 s, then its buffer is freed.
+ */
+export const MIN_FRAME_RATE = 16 * 1024;
+/** The grace period of MIN_FRAME_RATE, ms. */
+export const FRAME_GRACE_MS = 10_000;
+
+/** ms from a frame's first byte within which all of its `totalBytes` (header + payload) must have arrived. */
+export function frameCompletionMs(totalBytes: number): number {
+  return FRAME_GRACE_MS + Math.ceil((totalBytes * 1000) / MIN_FRAME_RATE);
+}
+
 export const FrameType = {
   HELLO: 0x01,
   WELCOME: 0x02,

@@ -3,7 +3,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { FrameType, GoawayCode, MAGIC, VERSION } from '../../src/protocol/index.js';
+import {
+  FRAME_GRACE_MS,
+  FrameType,
+  frameCompletionMs,
+  GoawayCode,
+  MAGIC,
+  MIN_FRAME_RATE,
+  VERSION,
+} from '../../src/protocol/index.js';
 
 const spec = readFileSync(new URL('../../docs/PROTOCOL.md', import.meta.url), 'utf8');
 
@@ -43,5 +51,13 @@ describe('docs/PROTOCOL.md', () => {
     const hex = [...MAGIC, VERSION].map((b) => b.toString(16).toUpperCase().padStart(2, '0'));
     assert.ok(spec.includes(`\`${hex.slice(0, 4).join(' ')}\` (ASCII \`LIFE\`)`));
     assert.ok(spec.includes(`| version | \`${hex[4]}\``));
+  });
+
+  it('gives the minimum transfer rate and grace period of constants.ts', () => {
+    const rate = `${MIN_FRAME_RATE / 1024} KiB/s`;
+    const grace = `${FRAME_GRACE_MS / 1000} s`;
+    assert.ok(spec.includes(`| frame completion rate     | ${rate} after ${grace} |`));
+    assert.ok(spec.includes(`within \`${grace} + total / ${rate}\``));
+    assert.equal(frameCompletionMs(1024 * 1024 + 5), 74_001);
   });
 });
