@@ -35,7 +35,7 @@ export const RTT_BUCKETS = [
 ] as const;
 
 type Stats = Session['stats'];
-const ZERO: Stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, pings: 0 };
+const ZERO: Stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, pings: 0, pongsIgnored: 0 };
 
 /** The metrics of one registry and the servers feeding them (several servers may share one registry). */
 interface Instruments {

@@ -68,7 +68,9 @@ describe('createDashboardHandler mounted under /ops/lifeline/', () => {
     const metrics = await get('/ops/lifeline/metrics', { authorization: `Bearer ${dashboard.token}` });
     assert.equal(metrics.status, 200);
     await metrics.text();
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token' }]) {
+    for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token' }] as Array<
+      Record<string, string>
+    >) {
       const res = await get('/ops/lifeline/metrics', headers);
       assert.equal(res.status, 401);
       await res.text();
