@@ -239,6 +239,7 @@ export class Handshake {
       sessionId: session.id,
     });
     session.peerMaxFrame = hello.maxFrame;
+    registry.attached(session);
     // Announced once it is usable (its socket attached, the replay written), before anything it receives.
     session.adopt(transport, resumed ? hello.lastReceived : 0, resumed, () => {
       if (isNew) this.host.announce(session);

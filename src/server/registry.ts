@@ -12,6 +12,8 @@ export interface RegistryOptions {
   store: SessionStore;
   resumeWindow: number;
   maxBuffered: number | undefined;
+  /** Most bytes held, in all, by the replay buffers of sessions waiting to be resumed (see ServerOptions). */
+  maxDetachedBuffered: number;
   codec: CodecOption<unknown> | undefined;
   clock: Clock;
   /** A store call failed: the server reports it ('error') and goes on. */
@@ -24,6 +26,9 @@ export class SessionRegistry implements SessionOwner {
   private readonly byToken = new Map<string, Session<unknown>>();
   /** Detached sessions whose client never sent anything after WELCOME, oldest first. */
   private readonly unproven = new Set<Session<unknown>>();
+  /** Detached sessions, oldest first, with the bytes their replay buffer held when they detached. */
+  private readonly detached = new Map<Session<unknown>, number>();
+  private detachedBytes = 0;
 
   constructor(private readonly options: RegistryOptions) {}
 
@@ -73,8 +78,32 @@ export class SessionRegistry implements SessionOwner {
   }
 
   sessionDetached(session: Session<unknown>): void {
-    if (!session.proven && session.state === 'detached') this.unproven.add(session);
+    if (session.state === 'detached') {
+      if (!session.proven) this.unproven.add(session);
+      this.forget(session);
+      this.detached.set(session, session.buffered);
+      this.detachedBytes += session.buffered;
+    }
     this.save(session);
+    // Over the budget: the oldest detached sessions end as if their window ran out (what they held is
+    // reported unconfirmed), the newest detached last.
+    for (const oldest of this.detached.keys()) {
+      if (this.detachedBytes <= this.options.maxDetachedBuffered) break;
+      oldest.evict();
+    }
+  }
+
+  /** A session stopped waiting (resumed, or ended): its bytes no longer count against the budget. */
+  attached(session: Session<unknown>): void {
+    this.forget(session);
+    this.unproven.delete(session);
+  }
+
+  private forget(session: Session<unknown>): void {
+    const bytes = this.detached.get(session);
+    if (bytes === undefined) return;
+    this.detached.delete(session);
+    this.detachedBytes -= bytes;
   }
 
   /**
@@ -93,7 +122,7 @@ export class SessionRegistry implements SessionOwner {
   }
 
   sessionClosed(session: Session<unknown>, ending: SessionEnding): void {
-    this.unproven.delete(session);
+    this.attached(session);
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
     if (this.byToken.get(session.token) === session) this.byToken.delete(session.token);
     // A session that ended for good, or whose window ran out here, is forgotten by the store — only in the

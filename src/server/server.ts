@@ -66,6 +66,12 @@ export interface ServerOptions<T = Buffer> extends HeartbeatOptions {
   store?: SessionStore;
   /** Most unacknowledged bytes buffered per session for replay. Default 8 MiB. */
   maxBuffered?: number;
+  /**
+   * Most bytes, in all, that the replay buffers of sessions waiting to be resumed may hold on this server.
+   * Past it the oldest detached sessions end as if their resume window ran out (their messages reported
+   * 'unconfirmed'). Default 256 MiB: 32 full default buffers, or thousands of ordinary ones.
+   */
+  maxDetachedBuffered?: number;
   /** How messages are encoded (see EndpointOptions.codec): 'binary' (default), 'utf8', 'json', or your own. */
   codec?: CodecOption<T>;
   authenticate?: Authenticate;
@@ -85,6 +91,7 @@ export interface ServerEvents<T = Buffer> {
 }
 
 export const SERVER_DEFAULTS = {
+  maxDetachedBuffered: 256 * 1024 * 1024,
   handshakeTimeout: 10_000,
   resumeWindow: 30_000,
   maxHelloSize: 8192,
@@ -157,6 +164,13 @@ export class HeartbeatServer<T = Buffer> extends EventEmitter<ServerEvents<T>> {
       store: options.store ?? new MemorySessionStore(this.clock),
       resumeWindow,
       maxBuffered: options.maxBuffered,
+      maxDetachedBuffered: checkOption(
+        'maxDetachedBuffered',
+        options.maxDetachedBuffered ?? SERVER_DEFAULTS.maxDetachedBuffered,
+        0,
+        2 ** 50,
+        'bytes',
+      ),
       codec: resolveCodec(options.codec) as CodecOption<unknown> | undefined,
       clock: this.clock,
       // A store failure is the server's to report, never a crash a peer could cause: 'error' when the

@@ -144,6 +144,31 @@ describe('maxSessions', () => {
   });
 });
 
+describe('maxDetachedBuffered', () => {
+  test('past the budget for sessions waiting to be resumed, the oldest ends and reports what it held', async () => {
+    const server = res.server(await startServer({ maxDetachedBuffered: 100_000 }));
+    const sessions: Session[] = [];
+    server.on('session', (s) => sessions.push(s));
+    const unconfirmed: number[] = [];
+    for (const name of ['a', 'b']) {
+      const peer = res.other(await RawPeer.connect(server.address().port));
+      await peer.handshake();
+      await until(server, 'session', () => sessions.length === (name === 'a' ? 1 : 2));
+      const session = sessions.at(-1)!;
+      session.on('unconfirmed', (m) => unconfirmed.push(m.length));
+      for (let i = 0; i < 6; i++) session.send(Buffer.alloc(10_000, name)); // never acknowledged
+      const dead = next(session, 'dead');
+      peer.destroy();
+      await dead;
+    }
+    const [a, b] = sessions as [Session, Session];
+    assert.equal(a.state, 'closed', 'the oldest gave way');
+    assert.deepEqual(unconfirmed, [6], 'and reported its six messages');
+    assert.equal(b.state, 'detached');
+    assert.equal(server.sessions.size, 1);
+  });
+});
+
 describe('the handshake', () => {
   test('a HELLO larger than maxHelloSize is refused (frame-too-large) before it is buffered', async () => {
     const server = res.server(await startServer({ maxHelloSize: 1024 }));
