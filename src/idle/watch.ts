@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { tcpInfo } from '../keepalive/index.js';
 import { IdleClock, type IdleEvent, type IdleOptions, validateIdleOptions } from './clock.js';
 
 export type { IdleEvent, IdleKind, IdleOptions } from './clock.js';
@@ -97,7 +98,7 @@ class SocketIdleWatcher extends EventEmitter implements IdleWatcher {
     if (written !== this.#bytesWritten) {
       this.#bytesWritten = written;
       this.#clock.wrote(now);
-    }
+    } else if (outputMoving(this.#socket, this.#sampleMs)) this.#clock.wrote(now);
     const events = this.#clock.poll(now);
     // Re-armed before the listeners run, so that one that throws cannot stop the watcher.
     this.#arm(now);
@@ -131,7 +132,31 @@ class SocketIdleWatcher extends EventEmitter implements IdleWatcher {
  * since Node 0.x) and computes the public `bytesWritten` from it plus the queued chunks, walking the whole
  * write queue on every call; the public getter is the fallback should the private field ever go.
  */
+/**
+ * Output queued and still moving: the kernel sent data within the last sample (TCP_INFO's last data sent).
+ * A write that libuv hands to the kernel over seconds counts as writing all along, as Netty's
+ * observeOutput has it; output stuck behind a closed window (only zero-window probes go out) does not.
+ */
+function outputMoving(socket: Socket, withinMs: number): boolean {
+  const s = socket as Socket & { _handle?: { writeQueueSize?: unknown } | null };
+  const queued =
+    socket.writableLength > 0 ||
+    (typeof s._handle?.writeQueueSize === 'number' && s._handle.writeQueueSize > 0);
+  if (!queued) return false;
+  try {
+    const info = tcpInfo(socket);
+    return info !== undefined && info.lastDataSentMs < withinMs;
+  } catch {
+    return false; // not a TCP socket the kernel can describe: the byte counters alone decide
+  }
+}
+
 function bytesWritten(socket: Socket): number {
-  const dispatched = (socket as Socket & { _bytesDispatched?: unknown })._bytesDispatched;
-  return typeof dispatched === 'number' ? dispatched : socket.bytesWritten;
+  // Bytes the kernel took: what Node dispatched to libuv, less what libuv still queues. While a large write
+  // keeps moving into the kernel this grows, so the socket is not writer-idle (Netty's observeOutput); it
+  // stops growing when output is absent or stuck (the peer's window closed).
+  const s = socket as Socket & { _bytesDispatched?: unknown; _handle?: { writeQueueSize?: unknown } | null };
+  const dispatched = typeof s._bytesDispatched === 'number' ? s._bytesDispatched : socket.bytesWritten;
+  const queued = s._handle?.writeQueueSize;
+  return typeof queued === 'number' ? dispatched - queued : dispatched;
 }

@@ -7,7 +7,7 @@
 import type * as net from 'node:net';
 import type { DetectorState } from '../detect/index.js';
 import { type KeepAliveOptions, setKeepAlive, setLinearTimeouts, tcpInfo } from '../keepalive/index.js';
-import { GoawayCode, type GoawayName } from '../protocol/constants.js';
+import { frameCompletionMs, GoawayCode, type GoawayName } from '../protocol/constants.js';
 import { type DecodeError, Decoder, decodedBeforeThrow, decodeWhole } from '../protocol/decoder.js';
 import {
   encodeAck,
@@ -55,14 +55,6 @@ export type { LivenessParams } from './heartbeat.js';
 const STALL_MS = 100;
 /** How long a closing connection may linger for the peer's FIN before it is destroyed, in ms. */
 const LINGER_MS = 2000;
-/**
- * A frame once started must be complete within max(FRAME_FLOOR_MS, its size / MIN_FRAME_RATE): a peer that
- * trickles a frame (one byte per segment, for ever) holds its buffer for a bounded time, not for good, while
- * a 1 MiB message still has 64 s, enough for a link of 128 kbit/s. Checked when the connection's timer or
- * sweep looks (at least once per ping period), so the bound is met within that period.
- */
-const MIN_FRAME_RATE = 16 * 1024; // bytes per second
-const FRAME_FLOOR_MS = 10_000;
 
 /**
  * - `handshake`: preface and HELLO/WELCOME under way (the handshake timeout runs);
@@ -109,8 +101,9 @@ export class Transport implements SweepMember {
   private pingId = 0;
   /** The id of the last PING answered: a PONG must answer one sent after it, up to pingId. */
   private answeredId = 0;
-  private pingWindowAt = 0;
-  private pingsInWindow = 0;
+  /** The peer's PING allowance (a token bucket, see tooManyPings): tokens left, and when last refilled. */
+  private pingTokensAt = 0;
+  private pingTokens = 0;
   private confirming = false;
   /** When the frame being reassembled was first seen unfinished, and the DATA count then (its progress). */
   private partialSince = 0;
@@ -186,7 +179,8 @@ export class Transport implements SweepMember {
     const now = this.clock.now();
     this.lastHeardAt = now;
     this.beat = new Heartbeat(params, now);
-    this.pingWindowAt = now;
+    this.pingTokensAt = now;
+    this.pingTokens = 2 * params.maxPingsPerInterval;
     if (params.mode === 'off') this.disarm();
     else this.schedule(this.beat, now);
   }
@@ -389,18 +383,27 @@ export class Transport implements SweepMember {
     this.violation(error.reason, error.code);
   }
 
+  /**
+   * The peer's PINGs against a token bucket that judges its schedule, not how arrivals bunch: it refills at
+   * maxPingsPerInterval per window (one interval, never longer than a second, so that `lifeline ping` at
+   * 10 per second passes whatever interval the server dictates) and holds two windows' worth, so that PINGs
+   * a busy event loop or the network delivered together are not a flood. A real flood (hundreds a second)
+   * empties it within a window and gets GOAWAY too-many-pings (as gRPC's ping strikes, with a burst).
+   */
   private tooManyPings(beat: Heartbeat): boolean {
     const now = this.lastHeardAt; // this chunk's arrival time
     const params = beat.params;
-    // The window is one interval, but never longer than a second: `lifeline ping -i 200ms` must pass
-    // whatever interval the server dictates, while a flood of thousands per second never does.
-    if (now - this.pingWindowAt >= Math.min(params.interval, 1000)) {
-      this.pingWindowAt = now;
-      this.pingsInWindow = 0;
+    const windowMs = Math.min(params.interval, 1000);
+    const capacity = 2 * params.maxPingsPerInterval;
+    const refilled = this.pingTokens + ((now - this.pingTokensAt) * params.maxPingsPerInterval) / windowMs;
+    this.pingTokens = Math.max(this.pingTokens, Math.min(capacity, refilled));
+    this.pingTokensAt = now;
+    if (this.pingTokens >= 1) {
+      this.pingTokens -= 1;
+      return false;
     }
-    if (++this.pingsInWindow <= params.maxPingsPerInterval) return false;
     this.violation(
-      `more than ${params.maxPingsPerInterval} PINGs within ${Math.min(params.interval, 1000)} ms`,
+      `more than ${params.maxPingsPerInterval} PINGs per ${windowMs} ms (burst ${capacity})`,
       'too-many-pings',
     );
     return true;
@@ -485,7 +488,8 @@ export class Transport implements SweepMember {
   }
 
   /**
-   * A frame started and not finished in time (see MIN_FRAME_RATE) is a protocol error. Progress is any DATA
+   * A frame started and not finished in time (frameCompletionMs: a minimum rate after a grace period,
+   * docs/PROTOCOL.md section 6) is a protocol error: a trickled frame holds its buffer for a bounded time. Progress is any DATA
    * delivered since the last look: a bulk stream, whose reads end mid-frame all the time, always has some.
    */
   private checkPartialFrame(now: number): void {
@@ -500,11 +504,11 @@ export class Transport implements SweepMember {
       this.partialMark = mark;
       return;
     }
-    const allowedMs = Math.max(FRAME_FLOOR_MS, (decoder.partialTotal / MIN_FRAME_RATE) * 1000);
-    if (now - this.partialSince > allowedMs && !this.closed) {
+    // Checked when the timer or the sweep looks (at least once per ping period): met within that period.
+    if (now - this.partialSince > frameCompletionMs(decoder.partialTotal) && !this.closed) {
       this.violation(
-        `a ${decoder.partialTotal}-byte frame not complete after ${Math.round(now - this.partialSince)} ms ` +
-          `(${decoder.partialBytes} bytes received; at least ${MIN_FRAME_RATE} bytes/s expected)`,
+        `frame of ${decoder.partialTotal} bytes incomplete after ${Math.round(now - this.partialSince)} ms: ` +
+          `${decoder.partialBytes} bytes received`,
       );
     }
   }
@@ -514,8 +518,12 @@ export class Transport implements SweepMember {
     this.handler.onStall?.(lateMs);
     // The peer's PINGs queued up while we were not running and will be read all at once: not a flood.
     if (this.beat !== undefined) {
-      this.pingWindowAt = now;
-      this.pingsInWindow = -Math.ceil(lateMs / this.beat.params.interval);
+      // The backlog of the peer's PINGs is excused on top of a full bucket.
+      const params = this.beat.params;
+      this.pingTokensAt = now;
+      this.pingTokens =
+        2 * params.maxPingsPerInterval +
+        Math.ceil(lateMs / Math.min(params.interval, 1000)) * params.maxPingsPerInterval;
     }
   }
 

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { type IdleEvent, type IdleWatcher, watchIdle } from '../../src/idle/watch.js';
+import { within } from '../helpers/wait.js';
 
 const P = 200;
 /** Allowed lateness: the sampling step (P / 4) plus timer and scheduling slack on a shared CI machine. */
@@ -183,5 +184,38 @@ describe('watchIdle on real sockets', () => {
       name: 'TypeError',
       message: /watchIdle needs a net.Socket or tls.TLSSocket/,
     });
+  });
+});
+
+describe('watchIdle on output that is slow, not absent', () => {
+  it('is not writer-idle while a large write keeps moving into the kernel, and is once it is stuck', async () => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const accepted = once(server, 'connection');
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    client.on('error', () => {});
+    await once(client, 'connect');
+    const [sender] = (await accepted) as [net.Socket];
+    sender.on('error', () => {});
+    client.pause();
+    // A slow reader: what is buffered, every 100 ms (the kernel keeps taking the sender's queued bytes).
+    const reader = setInterval(() => client.read(), 100);
+    const watcher = watchIdle(sender, { writerIdle: 500 });
+    const events: IdleEvent[] = [];
+    watcher.on('writer-idle', (e: IdleEvent) => events.push(e));
+    try {
+      sender.write(Buffer.alloc(16 * 1024 * 1024, 1));
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      assert.deepEqual(events, [], 'slow output is output');
+      clearInterval(reader); // the reader stops: the window closes and nothing moves any more
+      await within(3000, 'writer-idle once output is stuck', once(watcher, 'writer-idle'));
+    } finally {
+      clearInterval(reader);
+      watcher.close();
+      client.destroy();
+      sender.destroy();
+      server.close();
+    }
   });
 });
