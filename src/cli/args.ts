@@ -105,11 +105,16 @@ export function keepAliveOptions(values: Values, heartbeat: HeartbeatOptions): K
   const count = values['keepalive-count'];
   const userTimeout = values['user-timeout'];
   if ([idle, interval, count, userTimeout].every((v) => v === undefined)) return undefined;
-  const out: KeepAliveOptions = { ...deriveKeepAlive(resolveHeartbeat(heartbeat)) };
+  const out: Required<KeepAliveOptions> = { ...deriveKeepAlive(resolveHeartbeat(heartbeat)) };
   if (typeof idle === 'string') out.idle = parseDuration('--keepalive-idle', idle);
   if (typeof interval === 'string') out.interval = parseDuration('--keepalive-interval', interval);
   if (typeof count === 'string') out.count = parseCount('--keepalive-count', count, 1, 127);
   if (typeof userTimeout === 'string') out.userTimeout = parseDuration('--user-timeout', userTimeout);
+  else if (idle !== undefined || interval !== undefined || count !== undefined) {
+    // TCP_USER_TIMEOUT also decides when failed keepalive probes end the connection (man 7 tcp): one derived
+    // from the heartbeat could hold it well past the probes asked for. It follows the flags instead.
+    out.userTimeout = out.idle + out.interval * out.count;
+  }
   asFlags(
     {
       idle: '--keepalive-idle',

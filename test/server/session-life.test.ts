@@ -243,7 +243,8 @@ describe('what each GOAWAY leaves of a session', () => {
     })();
     session.send('pending');
     await peer.frame((f) => f.type === 'data');
-    peer.write(encodePing(1, 0), encodePing(2, 0), encodePing(3, 0));
+    // A flood: more than the bucket's burst (two windows' worth, 4) at once.
+    peer.write(Buffer.concat(Array.from({ length: 10 }, (_, i) => encodePing(i + 1, 0))));
     assert.equal((await peer.goaway()).name, 'too-many-pings');
     await until(session, 'dead', () => session.state === 'detached');
     const back = res.other(await RawPeer.connect(server.address().port));
