@@ -188,7 +188,7 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     if (this.outbox.nextSeq > MAX_SEQ)
       throw new LifelineError('LIFELINE_SEQ_EXHAUSTED', 'session sequence numbers exhausted');
     if (this.outbox === EMPTY_OUTBOX) this.outbox = new Outbox();
-    const seq = this.outbox.push(buf);
+    this.outbox.push(buf);
     this.stats.messagesOut++;
     this.stats.bytesOut += buf.length;
     this.writePending();
