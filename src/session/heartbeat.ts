@@ -40,8 +40,8 @@ export type Beat = 'ping' | 'dead' | 'wait';
 
 export class Heartbeat {
   readonly params: LivenessParams;
-  /** When the session was established on this connection (ms). */
-  readonly startedAt: number;
+  /** Whether the peer was heard at all since the heartbeat started (it has its WELCOME, or HELLO's answer). */
+  heardSinceStart = false;
   /** When the peer was last heard (ms); at first, when the session was established. */
   lastHeardAt: number;
   lastPingAt = Number.NEGATIVE_INFINITY;
@@ -53,7 +53,6 @@ export class Heartbeat {
   /** Starts the clock at `now`: the peer's silence counts from here. */
   constructor(params: LivenessParams, now: number) {
     this.params = params;
-    this.startedAt = now;
     this.lastHeardAt = now;
     if (params.detector !== 'deadline') {
       this.detector = createDetector(
@@ -72,6 +71,7 @@ export class Heartbeat {
   /** Something arrived from the peer: the only work on the per-frame path. */
   heard(now: number): void {
     this.lastHeardAt = now;
+    this.heardSinceStart = true;
     this.detector?.heard(now);
   }
 

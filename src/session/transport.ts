@@ -101,13 +101,15 @@ export class Transport implements SweepMember {
   private pingId = 0;
   /** The id of the last PING answered: a PONG must answer one sent after it, up to pingId. */
   private answeredId = 0;
-  /** The peer's PING allowance (a token bucket, see tooManyPings): tokens left, and when last refilled. */
+  /**
+   * The peer's PING allowance (a token bucket, see tooManyPings): thousandths of a token left (a whole number,
+   * so that V8 keeps it unboxed), and when it was last refilled.
+   */
   private pingTokensAt = 0;
-  private pingTokens = 0;
+  private pingMilliTokens = 0;
   private confirming = false;
   /** When the frame being reassembled was first seen unfinished, and the DATA count then (its progress). */
-  private partialSince = 0;
-  private partialMark = -1;
+  private partial: { since: number; mark: number } | undefined;
   private prefaceSent = false;
   /**
    * This side said GOAWAY, announcing the last DATA it received: DATA arriving after it is not delivered
@@ -157,7 +159,7 @@ export class Transport implements SweepMember {
 
   /** True once the peer sent anything after the handshake: it has its WELCOME (or HELLO's answer). */
   get heardSinceOpen(): boolean {
-    return this.beat !== undefined && this.beat.lastHeardAt > this.beat.startedAt;
+    return this.beat?.heardSinceStart === true;
   }
 
   /** True once the connection is closing or over. */
@@ -180,7 +182,7 @@ export class Transport implements SweepMember {
     this.lastHeardAt = now;
     this.beat = new Heartbeat(params, now);
     this.pingTokensAt = now;
-    this.pingTokens = 2 * params.maxPingsPerInterval;
+    this.pingMilliTokens = 2000 * params.maxPingsPerInterval;
     if (params.mode === 'off') this.disarm();
     else this.schedule(this.beat, now);
   }
@@ -395,11 +397,13 @@ export class Transport implements SweepMember {
     const params = beat.params;
     const windowMs = Math.min(params.interval, 1000);
     const capacity = 2 * params.maxPingsPerInterval;
-    const refilled = this.pingTokens + ((now - this.pingTokensAt) * params.maxPingsPerInterval) / windowMs;
-    this.pingTokens = Math.max(this.pingTokens, Math.min(capacity, refilled));
+    const refilled =
+      this.pingMilliTokens +
+      Math.floor(((now - this.pingTokensAt) * 1000 * params.maxPingsPerInterval) / windowMs);
+    this.pingMilliTokens = Math.max(this.pingMilliTokens, Math.min(1000 * capacity, refilled));
     this.pingTokensAt = now;
-    if (this.pingTokens >= 1) {
-      this.pingTokens -= 1;
+    if (this.pingMilliTokens >= 1000) {
+      this.pingMilliTokens -= 1000;
       return false;
     }
     this.violation(
@@ -495,19 +499,19 @@ export class Transport implements SweepMember {
   private checkPartialFrame(now: number): void {
     const decoder = this.decoder;
     if (decoder === undefined || decoder.partialBytes === 0 || this.state === 'ended') {
-      this.partialSince = 0;
+      this.partial = undefined;
       return;
     }
     const mark = this.handler.lastReceived();
-    if (this.partialSince === 0 || mark !== this.partialMark) {
-      this.partialSince = now;
-      this.partialMark = mark;
+    const partial = this.partial;
+    if (partial === undefined || mark !== partial.mark) {
+      this.partial = { since: now, mark };
       return;
     }
     // Checked when the timer or the sweep looks (at least once per ping period): met within that period.
-    if (now - this.partialSince > frameCompletionMs(decoder.partialTotal) && !this.closed) {
+    if (now - partial.since > frameCompletionMs(decoder.partialTotal) && !this.closed) {
       this.violation(
-        `frame of ${decoder.partialTotal} bytes incomplete after ${Math.round(now - this.partialSince)} ms: ` +
+        `frame of ${decoder.partialTotal} bytes incomplete after ${Math.round(now - partial.since)} ms: ` +
           `${decoder.partialBytes} bytes received`,
       );
     }
@@ -521,9 +525,10 @@ export class Transport implements SweepMember {
       // The backlog of the peer's PINGs is excused on top of a full bucket.
       const params = this.beat.params;
       this.pingTokensAt = now;
-      this.pingTokens =
-        2 * params.maxPingsPerInterval +
-        Math.ceil(lateMs / Math.min(params.interval, 1000)) * params.maxPingsPerInterval;
+      this.pingMilliTokens =
+        1000 *
+        (2 * params.maxPingsPerInterval +
+          Math.ceil(lateMs / Math.min(params.interval, 1000)) * params.maxPingsPerInterval);
     }
   }
 
