@@ -121,6 +121,8 @@ export class HeartbeatClient<T = Buffer> extends Endpoint<T> {
   timeout: number | undefined;
   private readonly options: ClientOptions<T>;
   private readyPromise: Promise<ConnectedInfo> | undefined;
+  /** What the first connection's 'connected' said: what `ready` resolves with. */
+  private firstInfo: ConnectedInfo | undefined;
   private readonly heartbeat: ResolvedHeartbeat;
   private readonly backoff: ReturnType<typeof validateBackoff> | undefined;
   private readonly connectTimeout: number;
@@ -179,16 +181,12 @@ export class HeartbeatClient<T = Buffer> extends Endpoint<T> {
   get ready(): Promise<ConnectedInfo> {
     if (this.readyPromise !== undefined) return this.readyPromise;
     this.readyPromise = new Promise<ConnectedInfo>((resolve, reject) => {
-      if (this.sessionId !== undefined && this.transport !== undefined) {
-        const s = this.transport.socket;
-        return resolve({
-          local: `${s.localAddress}:${s.localPort}`,
-          remote: `${s.remoteAddress}:${s.remotePort}`,
-          sessionId: this.sessionId,
-          resumed: false,
-          interval: this.interval ?? 0,
-          timeout: this.timeout ?? 0,
-        });
+      if (this.firstInfo !== undefined) return resolve(this.firstInfo);
+      if (this.link.state === 'closed') {
+        const reason = this.options.signal?.aborted ? this.options.signal.reason : undefined;
+        return reject(
+          reason ?? new LifelineError('LIFELINE_CLOSED', 'the client closed before it connected'),
+        );
       }
       let failure: Error | undefined;
       const onError = (err: Error) => {
@@ -402,14 +400,16 @@ export class HeartbeatClient<T = Buffer> extends Endpoint<T> {
     });
     this.attach(transport, welcome.resumed ? welcome.lastReceived : 0);
     const s = transport.socket;
-    this.announce('connected', {
+    const info: ConnectedInfo = {
       local: `${s.localAddress}:${s.localPort}`,
       remote: `${s.remoteAddress}:${s.remotePort}`,
       sessionId: welcome.sessionId,
       resumed: welcome.resumed,
       interval: agreed.interval,
       timeout: agreed.timeout,
-    });
+    };
+    this.firstInfo ??= info;
+    this.announce('connected', info);
     if (welcome.resumed) this.announce('resumed');
     const sessionId = welcome.sessionId;
     publish(channels.handshake, () => ({ endpoint: this, sessionId, resumed: welcome.resumed }));
