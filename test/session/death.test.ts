@@ -1,0 +1,37 @@
+// The diagnosis of a heartbeat death from the kernel's view (TCP_INFO), as a table: the age of the peer's
+// last ACK decides first, then unacknowledged segments and probes.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { TcpInfo } from '../../src/keepalive/index.js';
+import { diagnose } from '../../src/session/death.js';
+
+function info(fields: Partial<TcpInfo>): TcpInfo {
+  return { lastAckReceivedMs: 0, unacked: 0, probes: 0, ...fields } as TcpInfo;
+}
+
+describe('diagnose', () => {
+  const silentMs = 1000;
+  const cases: Array<[string, TcpInfo | undefined, string]> = [
+    [
+      'a partition: our PINGs unacknowledged, no ACK for the whole silence',
+      info({ lastAckReceivedMs: 1000, unacked: 2 }),
+      'network',
+    ],
+    ['a dead host: keepalive probes unanswered', info({ lastAckReceivedMs: 5000, probes: 2 }), 'network'],
+    [
+      'a hung peer (SIGSTOP): its kernel ACKs our PINGs',
+      info({ lastAckReceivedMs: 40, unacked: 0 }),
+      'peer-unresponsive',
+    ],
+    [
+      'a reader that stopped while we streamed: window closed, data waiting, zero-window probes answered',
+      info({ lastAckReceivedMs: 120, unacked: 3, probes: 1 }),
+      'peer-unresponsive',
+    ],
+    ['everything acknowledged long ago', info({ lastAckReceivedMs: 900, unacked: 0 }), 'peer-unresponsive'],
+    ['no TCP_INFO', undefined, 'unknown'],
+  ];
+  for (const [name, kernel, expected] of cases) {
+    test(`${name}: ${expected}`, () => assert.equal(diagnose(kernel, silentMs), expected));
+  }
+});
