@@ -258,18 +258,19 @@ export class HeartbeatClient<T = Buffer> extends Endpoint<T> {
         case 'handshaking':
         case 'open':
           if (link.transport.closed) return this.finish();
-          this.move({ state: 'closing', transport: link.transport });
-          link.transport.goaway('normal', 'client closed', this.receivedSeq, {
-            cause: 'local',
-            silentMs: 0,
-            goaway: 'normal',
-          });
-          return;
+          return this.sayGoodbye(link.transport);
         default:
           return this.finish();
       }
     });
     return closed;
+  }
+
+  /** GOAWAY normal, announcing what was received (read before the move: 0 unless the session is open). */
+  private sayGoodbye(transport: Transport): void {
+    const received = this.lastReceived();
+    this.move({ state: 'closing', transport });
+    transport.goaway('normal', 'client closed', received, { cause: 'local', silentMs: 0, goaway: 'normal' });
   }
 
   private move(link: Link): void {
@@ -348,6 +349,15 @@ export class HeartbeatClient<T = Buffer> extends Endpoint<T> {
       lastReceived: this.receivedSeq,
       credentials: credentials === undefined ? Buffer.alloc(0) : Buffer.from(credentials),
     });
+  }
+
+  /**
+   * @internal What a GOAWAY of this client announces as received: nothing before WELCOME, since until then
+   * the client cannot know whether the server continues its session or starts a new one — numbers of the
+   * old session would acknowledge the new one's messages, never delivered.
+   */
+  override lastReceived(): number {
+    return this.link.state === 'open' ? this.receivedSeq : 0;
   }
 
   /** @internal WELCOME (or a frame that has no business here) */
