@@ -137,6 +137,8 @@ describe('resume', { concurrency: false }, () => {
       const sent = sender.stop();
       await until(client, 'message', () => echoes.length >= sent, 10_000);
       assert.deepEqual(echoes, expected(sent), 'echoes: lost, duplicated or reordered');
+      // The server echoes a message and prints its line on a pipe: the line may reach us after the echo.
+      await server.waitFor((e) => e.event === 'message' && e.text === `m-${sent - 1}`, 5000, 0);
       const atServer = server.events.filter((e) => e.event === 'message').map((e) => e.text);
       assert.deepEqual(atServer, expected(sent), 'server received: lost, duplicated or reordered');
       assert.equal(events.filter((e) => e === 'resumed').length, 2);
