@@ -201,6 +201,24 @@ function createInstruments(registry: Registry, p: string): Instruments {
   summed(registry, `${p}pings_total`, 'PINGs sent by the server and answered (each gave one RTT).', m, [
     ['pings', {}],
   ]);
+  summed(
+    registry,
+    `${p}pongs_ignored_total`,
+    'PONGs that answered no PING of ours (unsolicited or forged): ignored, never an RTT sample.',
+    m,
+    [['pongsIgnored', {}]],
+  );
+  new (prom().Gauge)({
+    name: `${p}detached_buffered_bytes`,
+    help: 'Bytes held by the replay buffers of sessions waiting to be resumed (bounded by maxDetachedBuffered).',
+    registers,
+    collect() {
+      let bytes = 0;
+      for (const server of m.servers)
+        for (const s of server.sessions.values()) if (s.state === 'detached') bytes += s.buffered;
+      this.set(bytes);
+    },
+  });
   summed(registry, `${p}messages_total`, 'Messages (DATA frames) delivered, by direction.', m, [
     ['messagesIn', { direction: 'in' }],
     ['messagesOut', { direction: 'out' }],

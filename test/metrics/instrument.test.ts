@@ -66,6 +66,8 @@ describe('instrument(server)', { concurrency: false }, () => {
     assert.ok(value(text, 'lifeline_rtt_seconds_count')! >= 1);
     assert.ok(value(text, 'lifeline_rtt_seconds_sum')! < 1, 'RTT in seconds on loopback');
     assert.ok(value(text, 'lifeline_pings_total')! >= 1);
+    assert.equal(value(text, 'lifeline_pongs_ignored_total'), 0);
+    assert.equal(value(text, 'lifeline_detached_buffered_bytes'), 0);
     const closed = once(session, 'close', { signal: AbortSignal.timeout(5000) });
     client.close();
     await closed;
