@@ -17,7 +17,11 @@ describe('diagnose', () => {
       info({ lastAckReceivedMs: 1000, unacked: 2 }),
       'network',
     ],
-    ['a dead host: keepalive probes unanswered', info({ lastAckReceivedMs: 5000, probes: 2 }), 'network'],
+    [
+      'a dead host: segments retransmitted in vain',
+      info({ lastAckReceivedMs: 5000, unacked: 2, probes: 2 }),
+      'network',
+    ],
     [
       'a hung peer (SIGSTOP): its kernel ACKs our PINGs',
       info({ lastAckReceivedMs: 40, unacked: 0 }),
@@ -26,6 +30,11 @@ describe('diagnose', () => {
     [
       'a reader that stopped while we streamed: window closed, data waiting, zero-window probes answered',
       info({ lastAckReceivedMs: 120, unacked: 3, probes: 1 }),
+      'peer-unresponsive',
+    ],
+    [
+      'the same seen by Linux: everything acknowledged, zero-window probes counted, no fresh ACK time',
+      info({ lastAckReceivedMs: 744, unacked: 0, probes: 3 }),
       'peer-unresponsive',
     ],
     ['everything acknowledged long ago', info({ lastAckReceivedMs: 900, unacked: 0 }), 'peer-unresponsive'],
