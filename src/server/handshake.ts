@@ -7,6 +7,7 @@ import type { GoawayName } from '../protocol/constants.js';
 import type { Frame, HelloFrame } from '../protocol/frames.js';
 import type { DeathReport } from '../session/death.js';
 import { feasibleTimeout, type ResolvedHeartbeat } from '../session/options.js';
+import { resumePointProblem } from '../session/outbox.js';
 import type { LivenessParams, Transport, TransportHandler } from '../session/transport.js';
 import type { SessionRegistry } from './registry.js';
 import type { Session } from './session.js';
@@ -239,7 +240,7 @@ export class Handshake {
       sessionId: session.id,
     });
     session.peerMaxFrame = hello.maxFrame;
-    registry.attached(session);
+    registry.release(session);
     // Announced once it is usable (its socket attached, the replay written), before anything it receives.
     session.adopt(transport, resumed ? hello.lastReceived : 0, resumed, () => {
       if (isNew) this.host.announce(session);
@@ -282,12 +283,7 @@ export class Handshake {
 /** Whether a client may resume a stored record from `lastReceived` (see Session.refuseResume). */
 function refuseResumeFrom(record: SessionRecord, lastReceived: number): string | undefined {
   const lastSent = record.nextSeq - 1;
-  const acknowledged = lastSent - record.unacked.length;
-  if (lastReceived > lastSent)
-    return `lastReceived ${lastReceived} is above the last message sent (${lastSent})`;
-  if (lastReceived < acknowledged)
-    return `lastReceived ${lastReceived} is below what the peer already acknowledged (${acknowledged})`;
-  return undefined;
+  return resumePointProblem(lastReceived, lastSent, lastSent - record.unacked.length);
 }
 
 /** GOAWAY `name` to a connection in its handshake; `cause` is what the server's 'rejected' event reports. */

@@ -24,8 +24,6 @@ export class SessionRegistry implements SessionOwner {
   /** Sessions by id: open, detached or closing. */
   readonly sessions = new Map<string, Session<unknown>>();
   private readonly byToken = new Map<string, Session<unknown>>();
-  /** Detached sessions whose client never sent anything after WELCOME, oldest first. */
-  private readonly unproven = new Set<Session<unknown>>();
   /** Detached sessions, oldest first, with the bytes their replay buffer held when they detached. */
   private readonly detached = new Map<Session<unknown>, number>();
   private detachedBytes = 0;
@@ -79,8 +77,7 @@ export class SessionRegistry implements SessionOwner {
 
   sessionDetached(session: Session<unknown>): void {
     if (session.state === 'detached') {
-      if (!session.proven) this.unproven.add(session);
-      this.forget(session);
+      this.release(session);
       this.detached.set(session, session.buffered);
       this.detachedBytes += session.buffered;
     }
@@ -94,12 +91,7 @@ export class SessionRegistry implements SessionOwner {
   }
 
   /** A session stopped waiting (resumed, or ended): its bytes no longer count against the budget. */
-  attached(session: Session<unknown>): void {
-    this.forget(session);
-    this.unproven.delete(session);
-  }
-
-  private forget(session: Session<unknown>): void {
+  release(session: Session<unknown>): void {
     const bytes = this.detached.get(session);
     if (bytes === undefined) return;
     this.detached.delete(session);
@@ -112,9 +104,8 @@ export class SessionRegistry implements SessionOwner {
    * Returns false when there is none: every session held has a client that proved itself.
    */
   evictUnproven(): boolean {
-    for (const session of this.unproven) {
-      this.unproven.delete(session);
-      if (session.state !== 'detached') continue;
+    for (const session of this.detached.keys()) {
+      if (session.proven) continue;
       session.evict();
       return true;
     }
@@ -122,7 +113,7 @@ export class SessionRegistry implements SessionOwner {
   }
 
   sessionClosed(session: Session<unknown>, ending: SessionEnding): void {
-    this.attached(session);
+    this.release(session);
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
     if (this.byToken.get(session.token) === session) this.byToken.delete(session.token);
     // A session that ended for good, or whose window ran out here, is forgotten by the store — only in the

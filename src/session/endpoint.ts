@@ -7,7 +7,7 @@ import { DATA_SEQ_LENGTH, DEFAULT_MAX_FRAME, MAX_SEQ } from '../protocol/constan
 import type { Frame } from '../protocol/frames.js';
 import { type BinaryMessage, type CodecOption, type MessageCodec, resolveCodec } from './codec.js';
 import type { DeathReport } from './death.js';
-import { EMPTY_OUTBOX, Outbox } from './outbox.js';
+import { EMPTY_OUTBOX, Outbox, resumePointProblem } from './outbox.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -327,11 +327,7 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
    * no more than was sent, and no less than it already acknowledged. Undefined when it may, else why not.
    */
   protected checkPeerReceived(seq: number): string | undefined {
-    if (seq > this.outbox.lastSeq)
-      return `lastReceived ${seq} is above the last message sent (${this.outbox.lastSeq})`;
-    if (seq < this.outbox.acknowledged)
-      return `lastReceived ${seq} is below what the peer already acknowledged (${this.outbox.acknowledged})`;
-    return undefined;
+    return resumePointProblem(seq, this.outbox.lastSeq, this.outbox.acknowledged);
   }
 
   /**
@@ -374,13 +370,13 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
    */
   private dropUnsendable(): void {
     const limit = this.peerMaxFrame - DATA_SEQ_LENGTH;
-    const unsent = this.outbox.held().filter((m) => m.seq > this.writtenSeq);
+    const held = this.outbox.held();
+    const unsent = held.filter((m) => m.seq > this.writtenSeq);
     if (!unsent.some((m) => m.payload.length > limit)) return;
-    const kept = this.outbox.held().filter((m) => m.seq <= this.writtenSeq);
+    const kept = held.filter((m) => m.seq <= this.writtenSeq);
     let seq = this.writtenSeq;
     for (const m of unsent) if (m.payload.length <= limit) kept.push({ seq: ++seq, payload: m.payload });
-    const nextSeq = seq + 1;
-    this.outbox = kept.length === 0 ? new Outbox(nextSeq) : Outbox.restore(nextSeq, kept);
+    this.outbox = kept.length === 0 ? new Outbox(seq + 1) : Outbox.restore(seq + 1, kept);
     this.announce(
       'unconfirmed',
       unsent.filter((m) => m.payload.length > limit),

@@ -108,6 +108,22 @@ export class Outbox {
   }
 }
 
+/**
+ * Whether a peer may claim to have received up to `lastReceived` (a HELLO's or WELCOME's): no more than was
+ * sent, no less than it already acknowledged. Undefined when it may, else why not (a GOAWAY reason).
+ */
+export function resumePointProblem(
+  lastReceived: number,
+  lastSent: number,
+  acknowledged: number,
+): string | undefined {
+  if (lastReceived > lastSent)
+    return `lastReceived ${lastReceived} is above the last message sent (${lastSent})`;
+  if (lastReceived < acknowledged)
+    return `lastReceived ${lastReceived} is below what the peer already acknowledged (${acknowledged})`;
+  return undefined;
+}
+
 const EMPTY = Buffer.alloc(0);
 const NO_ITEMS: Buffer[] = Object.freeze([]) as unknown as Buffer[];
 

@@ -73,8 +73,8 @@ const TRANSPORT_TRANSITIONS: Transitions<State> = {
 export class Transport implements SweepMember {
   readonly socket: net.Socket;
   readonly clock: Clock;
-  /** Monotonic time (ms) at which the last byte arrived. */
-  lastHeardAt: number;
+  /** When the last byte arrived before the handshake completed (ms); the heartbeat keeps it after that. */
+  private heardBeforeOpenAt: number;
 
   /** Largest frame payload accepted from the peer now, in bytes: the handshake's limit until it is done. */
   maxFrame: number;
@@ -139,7 +139,7 @@ export class Transport implements SweepMember {
     this.openMaxFrame = options.maxFrame;
     this.maxFrame = Math.min(options.maxFrame, options.handshakeMaxFrame ?? options.maxFrame);
     this.decoder = new Decoder({ maxFrame: this.maxFrame, expectPreface: true });
-    this.lastHeardAt = this.clock.now();
+    this.heardBeforeOpenAt = this.clock.now();
     applyKernel(socket, options.keepAlive, options.linearTimeouts);
     socket.setNoDelay(true);
     // Shared listeners that find their transport on the socket: no closures per connection (STYLE.md).
@@ -179,7 +179,6 @@ export class Transport implements SweepMember {
     this.maxFrame = this.openMaxFrame;
     // Not across this side's own authentication or store calls, while nothing of the peer's was read.
     const now = this.clock.now();
-    this.lastHeardAt = now;
     this.beat = new Heartbeat(params, now);
     this.pingTokensAt = now;
     this.pingMilliTokens = 2000 * params.maxPingsPerInterval;
@@ -249,6 +248,11 @@ export class Transport implements SweepMember {
     this.socket.destroy();
   }
 
+  /** Monotonic time (ms) at which the last byte arrived (the heartbeat's, once the handshake is done). */
+  get lastHeardAt(): number {
+    return this.beat?.lastHeardAt ?? this.heardBeforeOpenAt;
+  }
+
   /** How long nothing has been heard, in ms. */
   silentMs(now = this.clock.now()): number {
     return Math.max(0, now - this.lastHeardAt);
@@ -261,8 +265,10 @@ export class Transport implements SweepMember {
 
   onData(chunk: Buffer): void {
     const now = this.clock.now();
-    this.lastHeardAt = now;
-    this.beat?.heard(now);
+    // One write on the per-chunk path: the heartbeat's, or before it exists the transport's own.
+    const beat = this.beat;
+    if (beat !== undefined) beat.heard(now);
+    else this.heardBeforeOpenAt = now;
     if (this.state === 'ended') return;
     const error = this.decode(chunk);
     if (error !== undefined) this.refuse(error);
