@@ -75,20 +75,17 @@ export function causeOfSocketError(err: NodeJS.ErrnoException): DeathCause {
 /**
  * Why a heartbeat timed out, from the kernel's view of the socket at that moment. A side that goes silent
  * sends PINGs, so after `timeout` of silence there is always something we sent recently:
- * - if the peer's kernel acknowledged something of ours in the second half of the silence (TCP_INFO's age
- *   of the last ACK), its machine is up and the link works: its program is not answering —
- *   'peer-unresponsive';
- * - else, if the kernel still holds unacknowledged segments, our bytes are not reaching the peer's machine
- *   (or its ACKs are not reaching us): 'network' — a partition, a dead host, a pulled cable;
+ * - if the kernel still holds unacknowledged segments, our bytes are not reaching the peer's machine (or its
+ *   ACKs are not reaching us): 'network' — a partition, a dead host, a pulled cable;
  * - if everything we sent was acknowledged, the peer's kernel is alive and received it all, but its program
  *   is not answering: 'peer-unresponsive' — hung, stopped (SIGSTOP), stuck in a long pause, or a reader
- *   that stopped while we streamed to it: its window closed, and only zero-window probes go out (Linux
- *   counts them in `probes` and does not renew the last-ACK time for their answers, so neither may be read
- *   as a sign of a broken network);
+ *   that stopped while we streamed to it: its window closed and only zero-window probes go out (Linux counts
+ *   them in `probes`, so probes are not read as a sign of a broken network);
  * - without TCP_INFO (another platform, a closed fd, a socket not over TCP): 'unknown'.
+ * (The age of the last ACK is not used: a peer that stalled and was then cut off shows a recent ACK with a
+ * partition behind it; telling a slow link by its ACK clock is protocol v2's work.)
  */
-export function diagnose(info: TcpInfo | undefined, silentMs = Number.POSITIVE_INFINITY): Diagnosis {
+export function diagnose(info: TcpInfo | undefined): Diagnosis {
   if (info === undefined) return 'unknown';
-  if (info.lastAckReceivedMs < silentMs / 2) return 'peer-unresponsive';
   return info.unacked > 0 ? 'network' : 'peer-unresponsive';
 }

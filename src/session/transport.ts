@@ -591,7 +591,7 @@ export class Transport implements SweepMember {
       (info
         ? `; kernel: ${info.unacked} unacked, ${info.retransmits} retransmits, last ACK ${info.lastAckReceivedMs} ms ago`
         : '');
-    this.destroy({ cause: 'heartbeat-timeout', diagnosis: diagnose(info, silentMs), silentMs, detail });
+    this.destroy({ cause: 'heartbeat-timeout', diagnosis: diagnose(info), silentMs, detail });
   }
 
   onError(err: NodeJS.ErrnoException): void {
