@@ -30,6 +30,7 @@ export type LifelineErrorCode =
   | 'LIFELINE_BAD_WELCOME'
   | 'LIFELINE_NOT_CONNECTED'
   | 'LIFELINE_NO_ANSWER'
+  | 'LIFELINE_MESSAGE_TOO_LARGE'
   | (typeof GOAWAY_ERRORS)[GoawayName];
 
 /** The error code a client reports when the server ends a connection with each GOAWAY code: one table. */
@@ -46,6 +47,8 @@ export const GOAWAY_ERRORS = {
   'too-many-sessions': 'LIFELINE_TOO_MANY_SESSIONS',
   'buffer-full': 'LIFELINE_PEER_BUFFER_FULL',
   'internal-error': 'LIFELINE_SERVER_ERROR',
+  'flow-control-error': 'LIFELINE_FLOW_CONTROL_ERROR',
+  'message-too-large': 'LIFELINE_MESSAGE_TOO_LARGE',
 } as const satisfies Record<GoawayName, `LIFELINE_${string}`>;
 
 export class LifelineError extends Error {

@@ -345,6 +345,8 @@ export class HeartbeatClient<T = Buffer> extends Endpoint<T> {
       interval: proposed ? hb.interval : 0,
       timeout: proposed ? hb.timeout : 0,
       maxFrame: hb.maxFrame,
+      maxMessage: this.maxMessageSizeIn,
+      window: this.windowToAnnounce(),
       token: this.token,
       lastReceived: this.receivedSeq,
       credentials: credentials === undefined ? Buffer.alloc(0) : Buffer.from(credentials),
@@ -396,6 +398,8 @@ export class HeartbeatClient<T = Buffer> extends Endpoint<T> {
     this.timeout = agreed.timeout;
     this.ackedSeq = this.receivedSeq;
     this.peerMaxFrame = welcome.maxFrame;
+    this.peerMaxMessage = welcome.maxMessage;
+    this.peerWindow = welcome.window;
     if (this.options.keepAlive === undefined && agreed.timeout !== this.heartbeat.timeout) {
       // The kernel layer follows the heartbeat in force, not the one this side proposed.
       applyDerivedKeepAlive(transport.socket, agreed);

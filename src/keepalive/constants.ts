@@ -21,6 +21,8 @@ export interface PlatformOptions {
    * undefined where the platform has none.
    */
   readonly TCP_THIN_LINEAR_TIMEOUTS: number | undefined;
+  /** TCP_NOTSENT_LOWAT: most unsent bytes the kernel queues before the socket stops being writable. */
+  readonly TCP_NOTSENT_LOWAT: number | undefined;
   /** struct tcp_info; only Linux's layout is decoded (see tcp-info.ts). */
   readonly TCP_INFO: number | undefined;
   readonly AF_INET: number;
@@ -44,6 +46,7 @@ export const LINUX: PlatformOptions = {
   TCP_USER_TIMEOUT: 18,
   // include/uapi/linux/tcp.h; Documentation/networking/ip-sysctl.rst, tcp_thin_linear_timeouts (Linux 2.6.34+)
   TCP_THIN_LINEAR_TIMEOUTS: 16,
+  TCP_NOTSENT_LOWAT: 25,
   TCP_INFO: 11,
   AF_INET: 2,
   SOCK_STREAM: 1,
@@ -66,6 +69,7 @@ export const MACOS: PlatformOptions = {
   TCP_KEEPCNT: 0x102,
   TCP_USER_TIMEOUT: undefined,
   TCP_THIN_LINEAR_TIMEOUTS: undefined,
+  TCP_NOTSENT_LOWAT: 0x201,
   TCP_INFO: undefined,
   AF_INET: 2,
   SOCK_STREAM: 1,
@@ -86,6 +90,7 @@ export const FREEBSD: PlatformOptions = {
   TCP_KEEPCNT: 1024,
   TCP_USER_TIMEOUT: undefined,
   TCP_THIN_LINEAR_TIMEOUTS: undefined,
+  TCP_NOTSENT_LOWAT: undefined,
   TCP_INFO: undefined,
   AF_INET: 2,
   SOCK_STREAM: 1,

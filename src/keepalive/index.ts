@@ -10,4 +10,4 @@ export {
 } from './options.js';
 export { keepAliveBound, systemKeepAlive } from './system.js';
 export { type TcpInfo, tcpInfo } from './tcp-info.js';
-export { setLinearTimeouts } from './thin.js';
+export { setLinearTimeouts, setNotSentLowat } from './thin.js';

@@ -4,7 +4,7 @@
 // timeouts Linux retransmits a thin stream every RTO (at least 200 ms) for up to 6 tries before backing off
 // (Documentation/networking/ip-sysctl.rst, tcp_thin_linear_timeouts), so loss costs ~0.2 s per try instead.
 import type * as net from 'node:net';
-import { getInt, requireFfi, setInt } from './ffi.js';
+import { ffi, getInt, requireFfi, setInt } from './ffi.js';
 import { assertSocket, noFdError, socketFd, tcpOwner } from './socket.js';
 
 /**
@@ -22,4 +22,23 @@ export function setLinearTimeouts(socket: net.Socket, on: boolean): boolean | un
   if (fd < 0) throw noFdError(socket, owner, 'setLinearTimeouts');
   setInt(fd, f.options.IPPROTO_TCP, option, on ? 1 : 0, 'TCP_THIN_LINEAR_TIMEOUTS');
   return getInt(fd, f.options.IPPROTO_TCP, option, 'TCP_THIN_LINEAR_TIMEOUTS') !== 0;
+}
+
+/**
+ * Sets TCP_NOTSENT_LOWAT on `socket` (a net.Socket or the TCP socket under a tls.TLSSocket): the kernel then
+ * queues at most `bytes` not yet sent, and the rest waits in Node, where a control frame can still go first.
+ * Returns what the kernel now holds, or undefined where the platform has no such option (FreeBSD) or no FFI.
+ * Throws like setKeepAlive() for a socket without a file descriptor. Linux: tcp(7); RFC 9113 section 5.3 on
+ * why a deep send buffer defeats priorities.
+ */
+export function setNotSentLowat(socket: net.Socket, bytes: number): number | undefined {
+  assertSocket(socket, 'setNotSentLowat');
+  const f = ffi();
+  const option = f?.options.TCP_NOTSENT_LOWAT;
+  if (f === undefined || option === undefined) return undefined;
+  const owner = tcpOwner(socket);
+  const fd = socketFd(owner);
+  if (fd < 0) throw noFdError(socket, owner, 'setNotSentLowat');
+  setInt(fd, f.options.IPPROTO_TCP, option, bytes, 'TCP_NOTSENT_LOWAT');
+  return getInt(fd, f.options.IPPROTO_TCP, option, 'TCP_NOTSENT_LOWAT');
 }

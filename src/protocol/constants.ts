@@ -3,8 +3,11 @@
 
 /** The connection preface: ASCII "LIFE" followed by one version byte. Sent first by both ends. */
 export const MAGIC = Buffer.from('LIFE', 'ascii');
-/** The only protocol version this implementation speaks. */
-export const VERSION = 1;
+/**
+ * The only protocol version this implementation speaks. Version 2 (this one) added fragments, flow control
+ * (WINDOW) and the largest message to the handshake; a version 1 peer is refused with unsupported-version.
+ */
+export const VERSION = 2;
 /** Bytes of the preface: magic (4) + version (1). */
 export const PREFACE_LENGTH = 5;
 
@@ -12,8 +15,29 @@ export const PREFACE_LENGTH = 5;
 export const HEADER_LENGTH = 5;
 
 /** Default and ceiling for the largest frame payload a decoder accepts, in bytes. */
-export const DEFAULT_MAX_FRAME = 1024 * 1024;
+export const DEFAULT_MAX_FRAME = 64 * 1024;
 export const MAX_FRAME_CEILING = 0xffff_ffff;
+/**
+ * The least maxFrame a HELLO or WELCOME may announce, in bytes (as HTTP/2's SETTINGS_MAX_FRAME_SIZE, RFC 9113
+ * section 6.5.2): every peer accepts a 16 KiB frame, so every message can be cut into fragments of at most
+ * FRAGMENT_SIZE bytes. Announcing less is a protocol-error.
+ */
+export const MIN_MAX_FRAME = 16 * 1024;
+/**
+ * The most message bytes a sender puts in one DATA fragment. Small enough that a PING, PONG or ACK written
+ * after it waits behind little more than one fragment (16 KiB is 131 ms at 1 Mbit/s), large enough that the
+ * 12 bytes of header per fragment cost under 0.1 %.
+ */
+export const FRAGMENT_SIZE = 16 * 1024;
+/** Default largest message (all fragments together) a side accepts, in bytes. */
+export const DEFAULT_MAX_MESSAGE = 1024 * 1024;
+/** The least maxMessage a HELLO or WELCOME may announce, in bytes: every peer accepts a 16 KiB message. */
+export const MIN_MAX_MESSAGE = 16 * 1024;
+/**
+ * Default receive window, in bytes of message data: how much a side buffers for an application that has
+ * not consumed it yet (see flow control in docs/PROTOCOL.md). At least maxMessage, so a whole message fits.
+ */
+export const DEFAULT_WINDOW = 4 * 1024 * 1024;
 
 /**
  * The slowest a started frame may arrive: once a frame's header is read, the rest must come at this many
@@ -39,6 +63,7 @@ export const FrameType = {
   DATA: 0x05,
   ACK: 0x06,
   GOAWAY: 0x07,
+  WINDOW: 0x08,
 } as const;
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 
@@ -46,8 +71,17 @@ export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 export const PING_PAYLOAD_LENGTH = 8;
 /** ACK payload: the highest DATA sequence number received in order (u48). */
 export const ACK_PAYLOAD_LENGTH = 6;
-/** DATA payload: sequence number (u48) then the application's bytes. */
+/** DATA payload: sequence number (u48), flags (u8), then the fragment's bytes of the message. */
 export const DATA_SEQ_LENGTH = 6;
+/** Bytes of a DATA payload before the fragment: sequence number (6) and flags (1). */
+export const DATA_PREFIX_LENGTH = 7;
+/** DATA flags (u8). */
+export const DataFlag = {
+  /** This fragment is the last of its message: the message is complete. */
+  END: 0x01,
+} as const;
+/** WINDOW payload: the new limit (u48) on the message bytes the peer may send on this connection. */
+export const WINDOW_PAYLOAD_LENGTH = 6;
 /** The largest sequence number (u48); a session that reaches it must end. */
 export const MAX_SEQ = 2 ** 48 - 1;
 /** Resume tokens are this many crypto-random bytes (128 bits). */
@@ -67,6 +101,8 @@ export const GoawayCode = {
   'too-many-sessions': 9,
   'buffer-full': 10,
   'internal-error': 11,
+  'flow-control-error': 12,
+  'message-too-large': 13,
 } as const;
 export type GoawayName = keyof typeof GoawayCode;
 

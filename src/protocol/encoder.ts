@@ -2,7 +2,8 @@
 // A field out of range is a programmer mistake and throws a RangeError at once; nothing is ever truncated.
 import {
   ACK_PAYLOAD_LENGTH,
-  DATA_SEQ_LENGTH,
+  DATA_PREFIX_LENGTH,
+  DataFlag,
   FrameType,
   type FrameTypeCode,
   GoawayCode,
@@ -16,6 +17,7 @@ import {
   TOKEN_LENGTH,
   VERSION,
   WelcomeFlag,
+  WINDOW_PAYLOAD_LENGTH,
 } from './constants.js';
 import type { Frame, GoawayFrame, HelloFrame, WelcomeFrame } from './frames.js';
 import {
@@ -34,6 +36,7 @@ import {
   U48_LENGTH,
   WELCOME_MIN_LENGTH,
   WelcomeOffset,
+  WindowOffset,
 } from './layout.js';
 
 /** The 5-byte preface both ends send first: "LIFE" and the version. */
@@ -57,9 +60,11 @@ export function encodeFrame(frame: Frame): Buffer {
     case 'pong':
       return encodePong(frame.id, frame.timestamp);
     case 'data':
-      return encodeData(frame.seq, frame.payload);
+      return encodeData(frame.seq, frame.payload, frame.end);
     case 'ack':
       return encodeAck(frame.seq);
+    case 'window':
+      return encodeWindow(frame.limit);
     case 'goaway':
       return encodeGoawayFrame(frame);
     default:
@@ -85,25 +90,45 @@ export function encodeAck(seq: number): Buffer {
   return buf;
 }
 
-/**
- * The first 11 bytes of a DATA frame (header and seq) whose `payloadLength` application bytes follow, so a
- * large payload can go to the socket with writev and never be copied.
- */
-export function encodeDataHeader(seq: number, payloadLength: number): Buffer {
-  checkUint('data seq', seq, MAX_SEQ);
-  checkUint('data payload length', payloadLength, U32_MAX - DATA_SEQ_LENGTH);
-  const buf = header(FrameType.DATA, DATA_SEQ_LENGTH + payloadLength, HEADER_LENGTH + DATA_SEQ_LENGTH);
-  buf.writeUIntBE(seq, HEADER_LENGTH + DataOffset.seq, U48_LENGTH);
+/** WINDOW: 11 bytes; the peer may send message bytes on this connection up to `limit` in total. */
+export function encodeWindow(limit: number): Buffer {
+  checkUint('window limit', limit, MAX_SEQ);
+  const buf = header(FrameType.WINDOW, WINDOW_PAYLOAD_LENGTH);
+  buf.writeUIntBE(limit, HEADER_LENGTH + WindowOffset.limit, U48_LENGTH);
   return buf;
 }
 
-/** A whole DATA frame in one buffer (copies the payload: meant for small payloads). */
-export function encodeData(seq: number, payload: Buffer | Uint8Array): Buffer {
+/**
+ * The first 12 bytes of a DATA fragment (header, seq and flags) whose `payloadLength` bytes of the message
+ * follow, so a large fragment can go to the socket with writev and never be copied. `end`: the message's
+ * last fragment.
+ */
+export function encodeDataHeader(seq: number, payloadLength: number, end = true): Buffer {
   checkUint('data seq', seq, MAX_SEQ);
-  checkUint('data payload length', payload.length, U32_MAX - DATA_SEQ_LENGTH);
-  const buf = header(FrameType.DATA, DATA_SEQ_LENGTH + payload.length);
+  checkUint('data payload length', payloadLength, U32_MAX - DATA_PREFIX_LENGTH);
+  const buf = header(FrameType.DATA, DATA_PREFIX_LENGTH + payloadLength, HEADER_LENGTH + DATA_PREFIX_LENGTH);
   buf.writeUIntBE(seq, HEADER_LENGTH + DataOffset.seq, U48_LENGTH);
-  buf.set(payload, HEADER_LENGTH + DataOffset.payload);
+  buf[HEADER_LENGTH + DataOffset.flags] = end ? DataFlag.END : 0;
+  return buf;
+}
+
+/**
+ * A whole DATA fragment in one buffer (copies `payload[start, end)`: meant for small fragments). By default
+ * the whole payload as one message in one fragment.
+ */
+export function encodeData(
+  seq: number,
+  payload: Buffer | Uint8Array,
+  end = true,
+  from = 0,
+  to = payload.length,
+): Buffer {
+  checkUint('data seq', seq, MAX_SEQ);
+  checkUint('data payload length', to - from, U32_MAX - DATA_PREFIX_LENGTH);
+  const buf = header(FrameType.DATA, DATA_PREFIX_LENGTH + to - from);
+  buf.writeUIntBE(seq, HEADER_LENGTH + DataOffset.seq, U48_LENGTH);
+  buf[HEADER_LENGTH + DataOffset.flags] = end ? DataFlag.END : 0;
+  buf.set(from === 0 && to === payload.length ? payload : payload.subarray(from, to), HEADER_LENGTH + DataOffset.payload);
   return buf;
 }
 
@@ -126,6 +151,8 @@ function encodeHello(frame: HelloFrame): Buffer {
   checkUint('hello interval', frame.interval, U32_MAX);
   checkUint('hello timeout', frame.timeout, U32_MAX);
   checkUint('hello maxFrame', frame.maxFrame, U32_MAX);
+  checkUint('hello maxMessage', frame.maxMessage, U32_MAX);
+  checkUint('hello window', frame.window, U32_MAX);
   checkUint('hello lastReceived', frame.lastReceived, MAX_SEQ);
   checkToken(frame.token);
   const credentialsAt = HelloOffset.token + frame.token.length;
@@ -137,6 +164,8 @@ function encodeHello(frame: HelloFrame): Buffer {
   buf.writeUInt32BE(frame.interval, p + HelloOffset.interval);
   buf.writeUInt32BE(frame.timeout, p + HelloOffset.timeout);
   buf.writeUInt32BE(frame.maxFrame, p + HelloOffset.maxFrame);
+  buf.writeUInt32BE(frame.maxMessage, p + HelloOffset.maxMessage);
+  buf.writeUInt32BE(frame.window, p + HelloOffset.window);
   buf.writeUIntBE(frame.lastReceived, p + HelloOffset.lastReceived, U48_LENGTH);
   buf[p + HelloOffset.tokenLength] = frame.token.length;
   buf.set(frame.token, p + HelloOffset.token);
@@ -148,6 +177,8 @@ function encodeWelcome(frame: WelcomeFrame): Buffer {
   checkUint('welcome interval', frame.interval, U32_MAX);
   checkUint('welcome timeout', frame.timeout, U32_MAX);
   checkUint('welcome maxFrame', frame.maxFrame, U32_MAX);
+  checkUint('welcome maxMessage', frame.maxMessage, U32_MAX);
+  checkUint('welcome window', frame.window, U32_MAX);
   checkUint('welcome lastReceived', frame.lastReceived, MAX_SEQ);
   checkToken(frame.token);
   const sessionIdLength = Buffer.byteLength(frame.sessionId, 'utf8');
@@ -160,6 +191,8 @@ function encodeWelcome(frame: WelcomeFrame): Buffer {
   buf.writeUInt32BE(frame.interval, p + WelcomeOffset.interval);
   buf.writeUInt32BE(frame.timeout, p + WelcomeOffset.timeout);
   buf.writeUInt32BE(frame.maxFrame, p + WelcomeOffset.maxFrame);
+  buf.writeUInt32BE(frame.maxMessage, p + WelcomeOffset.maxMessage);
+  buf.writeUInt32BE(frame.window, p + WelcomeOffset.window);
   buf[p + WelcomeOffset.flags] = frame.resumed ? WelcomeFlag.RESUMED : 0;
   buf.writeUIntBE(frame.lastReceived, p + WelcomeOffset.lastReceived, U48_LENGTH);
   buf[p + WelcomeOffset.tokenLength] = frame.token.length;

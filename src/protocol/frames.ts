@@ -7,8 +7,12 @@ export interface HelloFrame {
   interval: number;
   /** Heartbeat timeout the client proposes, ms; 0 = no proposal. */
   timeout: number;
-  /** Largest frame payload the client accepts, bytes. */
+  /** Largest frame payload the client accepts, bytes (at least MIN_MAX_FRAME). */
   maxFrame: number;
+  /** Largest message (all its fragments) the client accepts, bytes (at least MIN_MAX_MESSAGE). */
+  maxMessage: number;
+  /** Message bytes the server may send on this connection before the client grants more (WINDOW). */
+  window: number;
   /** Resume token of the session to resume; empty for a new session. */
   token: Buffer;
   /** Highest DATA sequence number the client has received from the server (0 = none). */
@@ -23,8 +27,12 @@ export interface WelcomeFrame {
   interval: number;
   /** Heartbeat timeout agreed for this session, ms. */
   timeout: number;
-  /** Largest frame payload the server accepts, bytes. */
+  /** Largest frame payload the server accepts, bytes (at least MIN_MAX_FRAME). */
   maxFrame: number;
+  /** Largest message (all its fragments) the server accepts, bytes (at least MIN_MAX_MESSAGE). */
+  maxMessage: number;
+  /** Message bytes the client may send on this connection before the server grants more (WINDOW). */
+  window: number;
   /** True when the session presented in HELLO was resumed. */
   resumed: boolean;
   /** Highest DATA sequence number the server has received from the client (0 = none). */
@@ -51,9 +59,18 @@ export interface PongFrame {
 
 export interface DataFrame {
   type: 'data';
-  /** u48, starts at 1 and grows by one per DATA frame in each direction. */
+  /** u48: the message's sequence number, from 1, one more per message in each direction (all its fragments share it). */
   seq: number;
+  /** This fragment ends its message (flag END). */
+  end: boolean;
+  /** This fragment's bytes of the message. */
   payload: Buffer;
+}
+
+export interface WindowFrame {
+  type: 'window';
+  /** u48: total message bytes the peer may have sent on this connection; never decreases. */
+  limit: number;
 }
 
 export interface AckFrame {
@@ -73,4 +90,12 @@ export interface GoawayFrame {
   reason: string;
 }
 
-export type Frame = HelloFrame | WelcomeFrame | PingFrame | PongFrame | DataFrame | AckFrame | GoawayFrame;
+export type Frame =
+  | HelloFrame
+  | WelcomeFrame
+  | PingFrame
+  | PongFrame
+  | DataFrame
+  | AckFrame
+  | GoawayFrame
+  | WindowFrame;

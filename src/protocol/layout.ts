@@ -2,11 +2,12 @@
 // the decoder and docs/PROTOCOL.md share one table. Pure data and checks: no sockets, no timers, no clock.
 import {
   ACK_PAYLOAD_LENGTH,
-  DATA_SEQ_LENGTH,
+  DATA_PREFIX_LENGTH,
   FrameType,
   type FrameTypeCode,
   PING_PAYLOAD_LENGTH,
   TOKEN_LENGTH,
+  WINDOW_PAYLOAD_LENGTH,
 } from './constants.js';
 
 /** Width of a u48 field (sequence numbers), in bytes. */
@@ -24,9 +25,11 @@ export const HelloOffset = {
   interval: 0,
   timeout: 4,
   maxFrame: 8,
-  lastReceived: 12,
-  tokenLength: 18,
-  token: 19,
+  maxMessage: 12,
+  window: 16,
+  lastReceived: 20,
+  tokenLength: 26,
+  token: 27,
 } as const;
 export const HELLO_MIN_LENGTH = HelloOffset.token;
 
@@ -35,18 +38,23 @@ export const WelcomeOffset = {
   interval: 0,
   timeout: 4,
   maxFrame: 8,
-  flags: 12,
-  lastReceived: 13,
-  tokenLength: 19,
-  token: 20,
+  maxMessage: 12,
+  window: 16,
+  flags: 20,
+  lastReceived: 21,
+  tokenLength: 27,
+  token: 28,
 } as const;
 export const WELCOME_MIN_LENGTH = WelcomeOffset.token;
 
 /** PING and PONG payload. */
 export const PingOffset = { id: 0, timestamp: 4 } as const;
 
-/** DATA payload: sequence number, then the application's bytes. */
-export const DataOffset = { seq: 0, payload: DATA_SEQ_LENGTH } as const;
+/** DATA payload: the message's sequence number, flags, then this fragment's bytes of the message. */
+export const DataOffset = { seq: 0, flags: 6, payload: DATA_PREFIX_LENGTH } as const;
+
+/** WINDOW payload. */
+export const WindowOffset = { limit: 0 } as const;
 
 /** ACK payload. */
 export const AckOffset = { seq: 0 } as const;
@@ -71,9 +79,10 @@ bounds(FrameType.HELLO, HELLO_MIN_LENGTH, U32_MAX);
 bounds(FrameType.WELCOME, WELCOME_MIN_LENGTH, U32_MAX);
 bounds(FrameType.PING, PING_PAYLOAD_LENGTH, PING_PAYLOAD_LENGTH);
 bounds(FrameType.PONG, PING_PAYLOAD_LENGTH, PING_PAYLOAD_LENGTH);
-bounds(FrameType.DATA, DATA_SEQ_LENGTH, U32_MAX);
+bounds(FrameType.DATA, DATA_PREFIX_LENGTH, U32_MAX);
 bounds(FrameType.ACK, ACK_PAYLOAD_LENGTH, ACK_PAYLOAD_LENGTH);
 bounds(FrameType.GOAWAY, GOAWAY_MIN_LENGTH, U32_MAX);
+bounds(FrameType.WINDOW, WINDOW_PAYLOAD_LENGTH, WINDOW_PAYLOAD_LENGTH);
 
 /** True for the type codes this version defines. */
 export function isKnownFrameType(type: number): type is FrameTypeCode {

@@ -234,12 +234,16 @@ export class Handshake {
       interval: session.interval,
       timeout: session.timeout,
       maxFrame: this.host.heartbeat.maxFrame,
+      maxMessage: session.maxMessageSizeIn,
+      window: session.windowToAnnounce(),
       resumed,
       lastReceived: session.lastReceived(),
       token: Buffer.from(session.token, 'hex'),
       sessionId: session.id,
     });
     session.peerMaxFrame = hello.maxFrame;
+    session.peerMaxMessage = hello.maxMessage;
+    session.peerWindow = hello.window;
     registry.release(session);
     // Announced once it is usable (its socket attached, the replay written), before anything it receives.
     session.adopt(transport, resumed ? hello.lastReceived : 0, resumed, () => {

@@ -12,6 +12,8 @@ export interface RegistryOptions {
   store: SessionStore;
   resumeWindow: number;
   maxBuffered: number | undefined;
+  /** Validated maxMessageSize and receiveWindow of every session. */
+  flow: { maxMessageSize: number; receiveWindow: number };
   /** Most bytes held, in all, by the replay buffers of sessions waiting to be resumed (see ServerOptions). */
   maxDetachedBuffered: number;
   codec: CodecOption<unknown> | undefined;
@@ -46,11 +48,15 @@ export class SessionRegistry implements SessionOwner {
     let id = record?.id;
     while (id === undefined || this.sessions.has(id)) id = randomBytes(4).toString('hex');
     const token = record?.token ?? randomBytes(TOKEN_LENGTH).toString('hex');
-    const { resumeWindow, maxBuffered, clock, codec } = this.options;
+    const { resumeWindow, maxBuffered, clock, codec, flow } = this.options;
     const session = new Session<unknown>(
       this,
       { id, identity, token, params, resumeWindow, clock },
-      { ...(maxBuffered === undefined ? {} : { maxBuffered }), ...(codec === undefined ? {} : { codec }) },
+      {
+        ...(maxBuffered === undefined ? {} : { maxBuffered }),
+        ...(codec === undefined ? {} : { codec }),
+        ...flow,
+      },
       record,
     );
     this.sessions.set(id, session);

@@ -8,6 +8,7 @@ import { checkOption } from '../errors.js';
 import { deriveKeepAlive, type KeepAliveOptions } from '../keepalive/index.js';
 import { type Clock, systemClock } from '../session/clock.js';
 import { type CodecOption, resolveCodec } from '../session/codec.js';
+import { resolveFlow } from '../session/endpoint.js';
 import type { DeathReport } from '../session/death.js';
 import { type HeartbeatOptions, type ResolvedHeartbeat, resolveHeartbeat } from '../session/options.js';
 import { Transport } from '../session/transport.js';
@@ -66,6 +67,10 @@ export interface ServerOptions<T = Buffer> extends HeartbeatOptions {
   store?: SessionStore;
   /** Most unacknowledged bytes buffered per session for replay. Default 8 MiB. */
   maxBuffered?: number;
+  /** Largest message a session accepts from its client, bytes (see EndpointOptions.maxMessageSize). Default 1 MiB. */
+  maxMessageSize?: number;
+  /** Each session's receive window, bytes (see EndpointOptions.receiveWindow). Default max(4 MiB, maxMessageSize). */
+  receiveWindow?: number;
   /**
    * Most bytes, in all, that the replay buffers of sessions waiting to be resumed may hold on this server.
    * Past it the oldest detached sessions end as if their resume window ran out (their messages reported
@@ -164,6 +169,7 @@ export class HeartbeatServer<T = Buffer> extends EventEmitter<ServerEvents<T>> {
       store: options.store ?? new MemorySessionStore(this.clock),
       resumeWindow,
       maxBuffered: options.maxBuffered,
+      flow: resolveFlow(options),
       maxDetachedBuffered: checkOption(
         'maxDetachedBuffered',
         options.maxDetachedBuffered ?? SERVER_DEFAULTS.maxDetachedBuffered,

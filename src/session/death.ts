@@ -47,6 +47,8 @@ export const FINAL_GOAWAYS: ReadonlySet<GoawayName> = new Set<GoawayName>([
   'frame-too-large',
   'auth-failed',
   'unsupported-version',
+  'flow-control-error',
+  'message-too-large',
 ]);
 
 /** Whether a connection that ended so ends its session too (see FINAL_GOAWAYS); else it may be resumed. */

@@ -1,22 +1,35 @@
 // The state both ends of a session share across connections: numbered DATA each way, cumulative ACKs,
 // the replay buffer, duplicate suppression, backpressure, and the events the application sees.
 // A server Session and a client both are Endpoints; a Transport carries them one connection at a time.
-import { EventEmitter, on } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { checkOption, LifelineError } from '../errors.js';
-import { DATA_SEQ_LENGTH, DEFAULT_MAX_FRAME, MAX_SEQ } from '../protocol/constants.js';
+import {
+  DATA_PREFIX_LENGTH,
+  DEFAULT_MAX_FRAME,
+  DEFAULT_MAX_MESSAGE,
+  DEFAULT_WINDOW,
+  FRAGMENT_SIZE,
+  MAX_SEQ,
+  MIN_MAX_MESSAGE,
+} from '../protocol/constants.js';
+import { encodeWindow } from '../protocol/encoder.js';
 import type { Frame } from '../protocol/frames.js';
 import { type BinaryMessage, type CodecOption, type MessageCodec, resolveCodec } from './codec.js';
+import type { Clock, Timer } from './clock.js';
 import type { DeathReport } from './death.js';
 import { EMPTY_OUTBOX, Outbox, resumePointProblem } from './outbox.js';
 import type { Transport } from './transport.js';
 
 /**
  * A busy one-way stream sends an ACK after this many unacknowledged messages, or this many bytes of them,
- * whichever comes first (else ACKs ride on PINGs): a sender of large messages gets its replay buffer back
- * long before it fills (8 MiB by default).
+ * whichever comes first, and in any case within ACK_DELAY_MS of the first message it does not yet
+ * acknowledge (else ACKs ride on PINGs): a sender of large messages gets its replay buffer back long
+ * before it fills (8 MiB by default), and a sender whose peer only listens hears it often.
  */
 const ACK_EVERY = 32;
 const ACK_EVERY_BYTES = 256 * 1024;
+/** The longest an ACK is held back, in ms (as TCP's delayed ACK, RFC 1122 section 4.2.3.2, at most 500 ms). */
+export const ACK_DELAY_MS = 50;
 
 export interface EndpointOptions<T = Buffer> {
   /**
@@ -31,6 +44,44 @@ export interface EndpointOptions<T = Buffer> {
    * not decode ends the session with GOAWAY protocol-error. Both ends must agree.
    */
   codec?: CodecOption<T>;
+  /**
+   * Largest message this side accepts from its peer, in bytes (all of its fragments together). Default
+   * 1 MiB, at least 16 KiB. Announced in the handshake: the peer's send() refuses larger messages
+   * (LIFELINE_MESSAGE_TOO_LARGE), and a peer that sends one anyway gets GOAWAY message-too-large.
+   */
+  maxMessageSize?: number;
+  /**
+   * Receive window, in bytes of message data: how much this side buffers for an application that has not
+   * consumed it (paused, see pause()). Default max(4 MiB, maxMessageSize); at least maxMessageSize, so that a
+   * whole message fits. The peer never sends past it; it is granted again as messages are consumed (as
+   * HTTP/2's WINDOW_UPDATE and QUIC's MAX_DATA). A peer that exceeds it gets GOAWAY flow-control-error.
+   */
+  receiveWindow?: number;
+}
+
+/** Validated EndpointOptions: message limits. */
+export function resolveFlow(options: EndpointOptions<unknown>): { maxMessageSize: number; receiveWindow: number } {
+  const maxMessageSize = checkOption(
+    'maxMessageSize',
+    options.maxMessageSize ?? DEFAULT_MAX_MESSAGE,
+    MIN_MAX_MESSAGE,
+    0xffff_ffff,
+    'bytes',
+  );
+  const receiveWindow = checkOption(
+    'receiveWindow',
+    options.receiveWindow ?? Math.max(DEFAULT_WINDOW, maxMessageSize),
+    maxMessageSize,
+    0xffff_ffff,
+    'bytes',
+  );
+  return { maxMessageSize, receiveWindow };
+}
+
+/** A complete message waiting for a paused application, and its size (what it holds of the window). */
+interface Held<T> {
+  message: T;
+  bytes: number;
 }
 
 /** What send() takes: bytes or a string with the 'binary' codec, else the codec's message type. */
@@ -94,11 +145,20 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
   readonly stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, pings: 0, pongsIgnored: 0 };
 
   /**
-   * Largest DATA payload (+ its 6-byte sequence number) the peer accepts: from HELLO/WELCOME, and until
-   * then the protocol's default, which every peer accepts. (A whole number, not Infinity: V8 then keeps
-   * the field unboxed, 16 bytes less per session.)
+   * @internal Largest frame payload the peer accepts: from HELLO/WELCOME (never under 16 KiB). (A whole
+   * number, not Infinity: V8 then keeps the field unboxed, 16 bytes less per session.)
    */
   peerMaxFrame = DEFAULT_MAX_FRAME;
+  /** @internal Largest message the peer accepts, from HELLO/WELCOME; the default until then. */
+  peerMaxMessage = DEFAULT_MAX_MESSAGE;
+  /** @internal The peer's receive window for the next connection, from HELLO/WELCOME. */
+  peerWindow = 0;
+  /** Largest message this side accepts (EndpointOptions.maxMessageSize), bytes. */
+  readonly maxMessageSizeIn: number;
+  /** This side's receive window (EndpointOptions.receiveWindow), bytes. */
+  readonly receiveWindow: number;
+  /** @internal The window this side announced for the connection being opened. */
+  protected announcedWindow = 0;
   /** @internal */
   protected transport: Transport | undefined;
   /** @internal Sent and unacknowledged messages; the shared EMPTY_OUTBOX until the first send(). */
@@ -109,6 +169,24 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
   protected ackedSeq = 0;
   /** Payload bytes received since the last ACK this side sent. */
   private bytesSinceAck = 0;
+  /** An ACK is due within ACK_DELAY_MS (a timer runs only while one is pending). */
+  private ackTimer: { timer: Timer; clock: Clock } | undefined;
+  /**
+   * Highest sequence number received whole, delivered or waiting in `held` (receivedSeq is what was
+   * delivered, and so what ACKs and resume points announce).
+   */
+  private completedSeq = 0;
+  /** Fragments of the message being received (views of the socket's chunks, joined at its last fragment). */
+  private fragments: Buffer[] | undefined;
+  private fragmentBytes = 0;
+  /** Complete messages waiting while the application is paused, and their bytes. */
+  private held: Held<T>[] | undefined;
+  private heldBytes = 0;
+  private pausedFlag = false;
+  /** A pulling iterator waits for the next message. */
+  private wake: (() => void) | undefined;
+  /** @internal Bytes of the next message to write already written to this connection (its first fragments). */
+  protected writingOffset = 0;
   /** @internal Highest sequence number ever handed to a socket (messages above it never left this process). */
   protected writtenSeq = 0;
   /** @internal */
@@ -144,6 +222,63 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
       2 ** 40,
       'bytes',
     );
+    const flow = resolveFlow(options as EndpointOptions<unknown>);
+    this.maxMessageSizeIn = flow.maxMessageSize;
+    this.receiveWindow = flow.receiveWindow;
+  }
+
+  /**
+   * Largest message send() accepts now, in bytes: what the peer announced in the handshake (the protocol's
+   * default of 1 MiB before the first one).
+   */
+  get maxMessageSize(): number {
+    return this.peerMaxMessage;
+  }
+
+  /** True between pause() and resume(). */
+  get paused(): boolean {
+    return this.pausedFlag;
+  }
+
+  /**
+   * Stops 'message' events: messages that arrive wait, in order, in this side's receive window (and are not
+   * acknowledged); once it is full the peer stops sending (its send() returns false). The connection is
+   * still read, so heartbeats, ACKs and GOAWAY keep flowing and a paused application is never taken for a
+   * dead one. Messages still waiting when the session ends are not delivered: the peer reports them
+   * 'unconfirmed'.
+   */
+  pause(): void {
+    this.pausedFlag = true;
+  }
+
+  /** Delivers the messages that waited (in order), grants the window again, and resumes 'message' events. */
+  resume(): void {
+    if (!this.pausedFlag) return;
+    this.pausedFlag = false;
+    this.transact(() => {
+      while (!this.pausedFlag && this.held !== undefined && this.held.length > 0) this.deliverHeld();
+    });
+  }
+
+  /** Hands the oldest waiting message to the application: as 'message', or to `take` (the iterator). */
+  private deliverHeld(take?: (message: T) => void): void {
+    const next = this.held!.shift()!;
+    this.heldBytes -= next.bytes;
+    this.receivedSeq++;
+    if (take === undefined) this.announce('message', next.message);
+    else take(next.message);
+    this.consumed();
+  }
+
+  /** Message bytes this side holds that its application has not consumed: waiting fragments and messages. */
+  private get unconsumed(): number {
+    return this.fragmentBytes + this.heldBytes;
+  }
+
+  /** @internal The receive window to announce in HELLO/WELCOME for a new connection (what is free of it). */
+  windowToAnnounce(): number {
+    this.announcedWindow = Math.max(0, this.receiveWindow - this.heldBytes);
+    return this.announcedWindow;
   }
 
   /** Bytes of sent messages the peer has not acknowledged yet. */
@@ -173,9 +308,10 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     if (this.ended) throw new LifelineError('LIFELINE_CLOSED', 'cannot send: this session is closed');
     const payload = this.codec === undefined ? (message as BinaryMessage) : this.codec.encode(message as T);
     const buf = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : toBuffer(payload);
-    if (buf.length + DATA_SEQ_LENGTH > this.peerMaxFrame) {
-      throw new RangeError(
-        `message of ${buf.length} bytes is larger than the peer accepts (maxFrame ${this.peerMaxFrame} bytes including ${DATA_SEQ_LENGTH} bytes of sequence number)`,
+    if (buf.length > this.peerMaxMessage) {
+      throw new LifelineError(
+        'LIFELINE_MESSAGE_TOO_LARGE',
+        `message of ${buf.length} bytes is larger than the peer accepts (maxMessageSize ${this.peerMaxMessage} bytes)`,
       );
     }
     if (this.outbox.bytes + buf.length > this.maxBuffered) {
@@ -192,8 +328,9 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     this.stats.messagesOut++;
     this.stats.bytesOut += buf.length;
     this.writePending();
-    // Wait for 'drain' past half the replay buffer, or while the socket holds its budget and this message
-    // waits its turn: the replay buffer and the socket's own queue are one backpressure.
+    // Wait for 'drain' past half the replay buffer, or while this message waits its turn (the socket holds
+    // its budget, or the peer's window is full): the replay buffer, the peer's window and the socket's own
+    // queue are one backpressure.
     const ok =
       this.outbox.bytes <= this.maxBuffered / 2 &&
       (this.transport === undefined || this.writtenSeq === this.outbox.lastSeq);
@@ -230,12 +367,29 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
   }
 
   /**
-   * The messages from the peer, as an async iterator: \`for await (const message of session)\`. It ends
-   * with the session ('close'); messages arriving while the loop body runs wait in order.
+   * The messages from the peer, pulled: \`for await (const message of session)\`. The session is paused
+   * while the loop runs, and each message is taken when the loop asks for it, so a slow loop body holds the
+   * peer back through the receive window (nothing piles up in memory). Messages it takes are not also
+   * emitted as 'message'. It ends with the session ('close'); leaving the loop resumes the session.
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
-    for await (const [message] of on(this, 'message', { close: ['close'] } as Parameters<typeof on>[2]))
-      yield message as T;
+    this.pause();
+    try {
+      for (;;) {
+        let message: { value: T } | undefined;
+        if (this.held !== undefined && this.held.length > 0)
+          this.transact(() => this.deliverHeld((m) => (message = { value: m })));
+        if (message !== undefined) {
+          yield message.value;
+          continue;
+        }
+        if (this.silenced) return;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+    } finally {
+      this.wake = undefined;
+      this.resume();
+    }
   }
 
   // ---- What its Transport calls (a TransportHandler): internal ----
@@ -243,37 +397,20 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
   /** @internal */
   onFrame(frame: Frame, transport: Transport): void {
     switch (frame.type) {
-      case 'data': {
-        if (frame.seq === 0) {
-          transport.violation('DATA with sequence number 0 (sequence numbers start at 1)');
-          return;
-        }
-        if (frame.seq <= this.receivedSeq) return; // a replayed duplicate: already delivered
-        if (frame.seq !== this.receivedSeq + 1) {
-          transport.violation(`DATA ${frame.seq} arrived where ${this.receivedSeq + 1} was expected`);
-          return;
-        }
-        let message: T;
-        if (this.codec === undefined) message = frame.payload as T;
-        else {
-          try {
-            message = this.codec.decode(frame.payload);
-          } catch (err) {
-            transport.violation(
-              `message ${frame.seq} does not decode: ${(err as Error)?.message ?? String(err)}`,
-            );
-            return;
-          }
-        }
-        this.receivedSeq = frame.seq;
-        this.stats.messagesIn++;
-        this.stats.bytesIn += frame.payload.length;
-        this.bytesSinceAck += frame.payload.length;
-        this.announce('message', message);
+      case 'data':
+        this.onFragment(frame.seq, frame.end, frame.payload, transport);
         return;
-      }
       case 'ack':
         this.acknowledge(frame.seq, transport);
+        return;
+      case 'window':
+        if (frame.limit < transport.sendLimit) {
+          transport.violation(`WINDOW ${frame.limit} below the earlier ${transport.sendLimit}: windows never shrink`);
+          return;
+        }
+        transport.sendLimit = frame.limit;
+        this.writePending();
+        this.maybeDrain();
         return;
       case 'goaway':
         // 0 says nothing (a GOAWAY before the session, or from a side that received nothing).
@@ -281,6 +418,122 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
         return;
       default:
         this.onControlFrame(frame, transport);
+    }
+  }
+
+  /**
+   * One DATA fragment: counted against the window, joined to the message it continues, and the message
+   * delivered (or held, while paused) at its last fragment. Every check comes before any state changes.
+   */
+  private onFragment(seq: number, end: boolean, payload: Buffer, transport: Transport): void {
+    const length = payload.length;
+    transport.received += length;
+    if (transport.received > transport.grantLimit) {
+      transport.violation(
+        `${transport.received} bytes of messages received where the window allowed ${transport.grantLimit}`,
+        'flow-control-error',
+      );
+      return;
+    }
+    if (seq === 0) {
+      transport.violation('DATA with sequence number 0 (sequence numbers start at 1)');
+      return;
+    }
+    if (seq <= this.completedSeq) {
+      // A replayed duplicate: already delivered (or waiting). Its bytes are free again at once.
+      this.grant(transport);
+      return;
+    }
+    if (seq !== this.completedSeq + 1) {
+      transport.violation(`DATA ${seq} arrived where ${this.completedSeq + 1} was expected`);
+      return;
+    }
+    const total = this.fragmentBytes + length;
+    if (total > this.maxMessageSizeIn) {
+      transport.violation(
+        `message ${seq} passes ${this.maxMessageSizeIn} bytes, the largest this side accepts`,
+        'message-too-large',
+      );
+      return;
+    }
+    if (!end) {
+      if (this.fragments === undefined) this.fragments = [];
+      this.fragments.push(payload);
+      this.fragmentBytes = total;
+      this.grant(transport);
+      return;
+    }
+    let whole = payload;
+    if (this.fragments !== undefined) {
+      this.fragments.push(payload);
+      whole = Buffer.concat(this.fragments, total);
+      this.fragments = undefined;
+      this.fragmentBytes = 0;
+    }
+    let message: T;
+    if (this.codec === undefined) message = whole as T;
+    else {
+      try {
+        message = this.codec.decode(whole);
+      } catch (err) {
+        transport.violation(`message ${seq} does not decode: ${(err as Error)?.message ?? String(err)}`);
+        return;
+      }
+    }
+    this.completedSeq = seq;
+    this.stats.messagesIn++;
+    this.stats.bytesIn += total;
+    this.bytesSinceAck += total;
+    if (this.pausedFlag || (this.held !== undefined && this.held.length > 0)) {
+      if (this.held === undefined) this.held = [];
+      this.held.push({ message, bytes: total });
+      this.heldBytes += total;
+      this.wake?.();
+      this.wake = undefined;
+      this.grant(transport);
+      return;
+    }
+    this.receivedSeq = seq;
+    this.announce('message', message);
+    this.consumed();
+  }
+
+  /**
+   * The application consumed a message: grant its bytes back to the peer when enough have gathered, and
+   * acknowledge it within ACK_DELAY_MS.
+   */
+  private consumed(): void {
+    const transport = this.transport;
+    if (transport === undefined || transport.closed) return;
+    this.grant(transport);
+    if (this.ackTimer === undefined && this.receivedSeq > this.ackedSeq) {
+      const timer = transport.clock.setTimeout(() => this.ackNow(), ACK_DELAY_MS);
+      timer.unref();
+      this.ackTimer = { timer, clock: transport.clock };
+    }
+  }
+
+  private ackNow(): void {
+    this.ackTimer = undefined;
+    const transport = this.transport;
+    if (transport === undefined || transport.closed) return;
+    const due = this.ackDue(true);
+    if (due > 0) transport.sendAck(due);
+  }
+
+  /**
+   * Sends WINDOW when the peer should know of more room: a quarter of the window consumed since the last
+   * grant, or any room at all once the peer has less than a quarter left (so that a message as large as the
+   * window is never stuck behind a few ungranted bytes).
+   */
+  private grant(transport: Transport): void {
+    const limit = transport.received - this.unconsumed + this.receiveWindow;
+    const more = limit - transport.grantLimit;
+    if (more <= 0) return;
+    const quarter = this.receiveWindow / 4;
+    if (more >= quarter || transport.grantLimit - transport.received < quarter) {
+      transport.grantLimit = limit;
+      transport.sendControl(encodeWindow(limit));
     }
   }
 
@@ -337,9 +590,16 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
    */
   protected attach(transport: Transport, peerReceived: number): void {
     this.transport = transport;
+    // Flow control starts afresh on each connection: the windows announced in its HELLO and WELCOME. A
+    // message half received on the last connection is sent again whole.
+    transport.sendLimit = this.peerWindow;
+    transport.grantLimit = this.announcedWindow;
+    this.fragments = undefined;
+    this.fragmentBytes = 0;
     this.acknowledge(peerReceived, transport);
     // Nothing after what the peer received is on this connection yet: it is written (again) from here.
     this.writtenSeq = Math.min(this.writtenSeq, Math.max(peerReceived, this.outbox.acknowledged));
+    this.writingOffset = 0;
     this.dropUnsendable();
     this.writePending();
   }
@@ -354,12 +614,30 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
   private writePending(): void {
     const transport = this.transport;
     if (transport === undefined) return;
-    if (this.writtenSeq < this.outbox.acknowledged) this.writtenSeq = this.outbox.acknowledged;
-    const budget = Math.max(this.maxBuffered / 2, transport.socket.writableHighWaterMark ?? 16_384);
-    while (this.writtenSeq < this.outbox.lastSeq && transport.canWrite(budget)) {
-      const seq = this.writtenSeq + 1;
-      transport.writeData(seq, this.outbox.payload(seq));
-      this.writtenSeq = seq;
+    if (this.writtenSeq < this.outbox.acknowledged) {
+      this.writtenSeq = this.outbox.acknowledged;
+      this.writingOffset = 0;
+    }
+    if (this.writtenSeq >= this.outbox.lastSeq || !transport.canWrite()) return;
+    const fragmentSize = Math.min(FRAGMENT_SIZE, this.peerMaxFrame - DATA_PREFIX_LENGTH);
+    transport.cork();
+    try {
+      while (this.writtenSeq < this.outbox.lastSeq && transport.canWrite()) {
+        const seq = this.writtenSeq + 1;
+        const payload = this.outbox.payload(seq);
+        const from = this.writingOffset;
+        const length = Math.min(payload.length - from, fragmentSize, transport.sendLimit - transport.sent);
+        // The peer's window is full: its WINDOW frame resumes the writing. (An empty message needs no room.)
+        if (length <= 0 && payload.length > from) break;
+        const end = from + length === payload.length;
+        transport.writeFragment(seq, payload, from, length, end);
+        if (end) {
+          this.writtenSeq = seq;
+          this.writingOffset = 0;
+        } else this.writingOffset = from + length;
+      }
+    } finally {
+      transport.uncork();
     }
   }
 
@@ -369,7 +647,7 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
    * so that the sequence stays contiguous (the peer never saw any of their numbers).
    */
   private dropUnsendable(): void {
-    const limit = this.peerMaxFrame - DATA_SEQ_LENGTH;
+    const limit = this.peerMaxMessage;
     const held = this.outbox.held();
     const unsent = held.filter((m) => m.seq > this.writtenSeq);
     if (!unsent.some((m) => m.payload.length > limit)) return;
@@ -393,8 +671,14 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     const written = this.writtenSeq;
     this.outbox = EMPTY_OUTBOX;
     this.receivedSeq = 0;
+    this.completedSeq = 0;
     this.ackedSeq = 0;
     this.writtenSeq = 0;
+    this.writingOffset = 0;
+    // Messages of the lost session that waited for a paused application: the server already reported them
+    // unconfirmed (they were never acknowledged).
+    this.held = undefined;
+    this.heldBytes = 0;
     const unconfirmed = held.filter((m) => m.seq <= written);
     const unsent = held.filter((m) => m.seq > written);
     if (unsent.length > 0) {
@@ -412,7 +696,15 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
 
   /** @internal */
   protected detach(transport: Transport): void {
-    if (this.transport === transport) this.transport = undefined;
+    if (this.transport !== transport) return;
+    this.transport = undefined;
+    this.clearAckTimer();
+  }
+
+  private clearAckTimer(): void {
+    if (this.ackTimer === undefined) return;
+    this.ackTimer.clock.clearTimeout(this.ackTimer.timer);
+    this.ackTimer = undefined;
   }
 
   /**
@@ -457,7 +749,12 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
 
   private deliver(name: keyof EndpointEvents, args: unknown[]): void {
     if (this.silenced) return;
-    if (name === 'close') this.silenced = true;
+    if (name === 'close') {
+      this.silenced = true;
+      this.clearAckTimer();
+      this.wake?.();
+      this.wake = undefined;
+    }
     (this.emit as (name: string, ...args: unknown[]) => boolean)(name, ...args);
   }
 

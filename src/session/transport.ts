@@ -6,8 +6,14 @@
 // Its states (TRANSPORT_TRANSITIONS) change through move() only.
 import type * as net from 'node:net';
 import type { DetectorState } from '../detect/index.js';
-import { type KeepAliveOptions, setKeepAlive, setLinearTimeouts, tcpInfo } from '../keepalive/index.js';
-import { frameCompletionMs, GoawayCode, type GoawayName } from '../protocol/constants.js';
+import {
+  type KeepAliveOptions,
+  setKeepAlive,
+  setLinearTimeouts,
+  setNotSentLowat,
+  tcpInfo,
+} from '../keepalive/index.js';
+import { FRAGMENT_SIZE, frameCompletionMs, GoawayCode, type GoawayName } from '../protocol/constants.js';
 import { type DecodeError, Decoder, decodedBeforeThrow, decodeWhole } from '../protocol/decoder.js';
 import {
   encodeAck,
@@ -55,6 +61,16 @@ export type { LivenessParams } from './heartbeat.js';
 const STALL_MS = 100;
 /** How long a closing connection may linger for the peer's FIN before it is destroyed, in ms. */
 const LINGER_MS = 2000;
+/**
+ * Most unsent bytes the kernel holds for a lifeline socket (TCP_NOTSENT_LOWAT, Linux 3.12+ and macOS): the
+ * kernel takes more only once its queue of bytes not yet sent falls below this, so a control frame written
+ * now waits behind at most this much besides what is in flight (as HTTP/2 servers do to keep their
+ * priorities meaningful; Apple recommends 16 KiB). Where it cannot be set, the kernel's send buffer (up to
+ * megabytes) may sit in front of a PONG: see README, limits.
+ */
+export const NOTSENT_LOWAT = 16 * 1024;
+/** The most bytes written to the socket in one batch (one writev) while the kernel keeps taking them all. */
+const MAX_BATCH = 1024 * 1024;
 
 /**
  * - `handshake`: preface and HELLO/WELCOME under way (the handshake timeout runs);
@@ -118,6 +134,21 @@ export class Transport implements SweepMember {
   private saidGoaway = false;
   /** @internal a 'drain' listener is registered */
   awaitingDrain = false;
+  /**
+   * Flow control on this connection (docs/PROTOCOL.md section 6), in bytes of message data: sent, and the
+   * limit the peer's window allows (its HELLO/WELCOME, then its WINDOW frames); received, and the limit
+   * this side granted. Set by the owner when it attaches the connection.
+   */
+  sent = 0;
+  sendLimit = 0;
+  received = 0;
+  grantLimit = 0;
+  /**
+   * How many bytes a batch of DATA may queue in the socket: doubles while the kernel takes each batch whole
+   * (a fast link: few large writes), falls back to one fragment when it does not (a slow one: the queue in
+   * front of a control frame stays about one fragment deep).
+   */
+  private batch = FRAGMENT_SIZE;
 
   constructor(
     socket: net.Socket,
@@ -196,29 +227,53 @@ export class Transport implements SweepMember {
     this.socket.write(Buffer.concat([encodePreface(), encodeFrame(frame)]));
   }
 
-  /** Whether DATA may be written now: open, writable, and fewer than `budget` bytes queued in the socket. */
-  canWrite(budget: number): boolean {
-    return this.state === 'open' && this.socket.writable && this.socket.writableLength < budget;
+  /** Whether DATA may be written now: open, writable, and the socket's queue under this batch's budget. */
+  canWrite(): boolean {
+    return this.state === 'open' && this.socket.writable && this.socket.writableLength < this.batch;
+  }
+
+  /** Starts a batch of fragments: they go to the kernel in one writev at uncork(). */
+  cork(): void {
+    this.socket.cork();
+  }
+
+  /** Ends a batch, and sizes the next one by whether the kernel took this one whole. */
+  uncork(): void {
+    this.socket.uncork();
+    if (this.socket.writableLength === 0) this.batch = Math.min(this.batch * 2, MAX_BATCH);
+    else this.batch = FRAGMENT_SIZE;
   }
 
   /**
-   * Writes one DATA frame (the owner checks canWrite() first); when the socket's buffer passes its
-   * high-water mark, the owner hears of its 'drain' (TransportHandler.onDrain).
+   * Writes one DATA fragment, `payload[from, from + length)` of message `seq` (the owner checks canWrite()
+   * and the window first); when the socket's buffer passes its high-water mark, the owner hears of its
+   * 'drain' (TransportHandler.onDrain).
    */
-  writeData(seq: number, payload: Buffer): void {
+  writeFragment(seq: number, payload: Buffer, from: number, length: number, end: boolean): void {
     let ok: boolean;
-    if (payload.length <= 1024) ok = this.socket.write(encodeData(seq, payload));
+    this.sent += length;
+    if (length <= 1024) ok = this.socket.write(encodeData(seq, payload, end, from, from + length));
     else {
-      // Large payloads go out uncopied: header and payload in one writev.
-      this.socket.cork();
-      this.socket.write(encodeDataHeader(seq, payload.length));
-      ok = this.socket.write(payload);
-      this.socket.uncork();
+      // Large fragments go out uncopied: header and a view of the payload, written together.
+      this.socket.write(encodeDataHeader(seq, length, end));
+      ok = this.socket.write(
+        from === 0 && length === payload.length ? payload : payload.subarray(from, from + length),
+      );
     }
     if (!ok && !this.awaitingDrain) {
       this.awaitingDrain = true;
       this.socket.once('drain', onSocketDrain);
     }
+  }
+
+  /** Writes a control frame (WINDOW) now, with an ACK in front when one is due. */
+  sendControl(frame: Buffer): void {
+    if (this.state === 'open') this.writeWithAck(frame);
+  }
+
+  /** Writes an ACK now. */
+  sendAck(seq: number): void {
+    if (this.state === 'open' && this.socket.writable) this.socket.write(encodeAck(seq));
   }
 
   /**
@@ -640,7 +695,11 @@ function applyKernel(
   try {
     // false: the kernel's settings are left alone.
     if (keepAlive !== undefined && keepAlive !== false) setKeepAlive(socket, keepAlive);
-    if (linear) setLinearTimeouts(socket, true);
+    if (linear) {
+      // Kernel tuning for a heartbeat's stream: linear timeouts, and control frames not behind megabytes.
+      setLinearTimeouts(socket, true);
+      setNotSentLowat(socket, NOTSENT_LOWAT);
+    }
   } catch (err) {
     // The heartbeat still works without the kernel layer; say so once, loudly, never silently.
     if (!kernelWarned) {

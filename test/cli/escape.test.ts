@@ -71,6 +71,8 @@ describe('lifeline serve and a hostile peer', () => {
       interval: 0,
       timeout: 0,
       maxFrame: 1 << 20,
+      maxMessage: 1 << 20,
+      window: 4 << 20,
       lastReceived: 0,
       token: Buffer.alloc(0),
       credentials: Buffer.alloc(0),

@@ -230,6 +230,8 @@ export class HostilePeer {
       interval: 0,
       timeout: 0,
       maxFrame: 1 << 20,
+      maxMessage: 1 << 20,
+      window: 4 << 20,
       lastReceived,
       token,
       credentials: Buffer.alloc(act.credentials, 0x63),

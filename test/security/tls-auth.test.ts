@@ -38,6 +38,8 @@ async function rawHello(port: number, token: Buffer, credentials: string): Promi
     interval: 0,
     timeout: 0,
     maxFrame: 1 << 20,
+    maxMessage: 1 << 20,
+    window: 4 << 20,
     token,
     lastReceived: 0,
     credentials: Buffer.from(credentials),
