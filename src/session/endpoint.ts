@@ -620,24 +620,32 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     }
     if (this.writtenSeq >= this.outbox.lastSeq || !transport.canWrite()) return;
     const fragmentSize = Math.min(FRAGMENT_SIZE, this.peerMaxFrame - DATA_PREFIX_LENGTH);
-    transport.cork();
-    try {
-      while (this.writtenSeq < this.outbox.lastSeq && transport.canWrite()) {
-        const seq = this.writtenSeq + 1;
-        const payload = this.outbox.payload(seq);
-        const from = this.writingOffset;
-        const length = Math.min(payload.length - from, fragmentSize, transport.sendLimit - transport.sent);
-        // The peer's window is full: its WINDOW frame resumes the writing. (An empty message needs no room.)
-        if (length <= 0 && payload.length > from) break;
-        const end = from + length === payload.length;
-        transport.writeFragment(seq, payload, from, length, end);
-        if (end) {
-          this.writtenSeq = seq;
-          this.writingOffset = 0;
-        } else this.writingOffset = from + length;
+    // Batches (one writev each) while the kernel takes them whole; a batch it does not take waits in the
+    // socket for 'drain', and what follows waits here.
+    let blocked = false;
+    while (!blocked && this.writtenSeq < this.outbox.lastSeq && transport.canWrite()) {
+      transport.cork();
+      try {
+        while (this.writtenSeq < this.outbox.lastSeq && transport.canWrite()) {
+          const seq = this.writtenSeq + 1;
+          const payload = this.outbox.payload(seq);
+          const from = this.writingOffset;
+          const length = Math.min(payload.length - from, fragmentSize, transport.sendLimit - transport.sent);
+          // The peer's window is full: its WINDOW frame resumes the writing. (An empty message needs no room.)
+          if (length <= 0 && payload.length > from) {
+            blocked = true;
+            break;
+          }
+          const end = from + length === payload.length;
+          transport.writeFragment(seq, payload, from, length, end);
+          if (end) {
+            this.writtenSeq = seq;
+            this.writingOffset = 0;
+          } else this.writingOffset = from + length;
+        }
+      } finally {
+        transport.uncork();
       }
-    } finally {
-      transport.uncork();
     }
   }
 

@@ -1,7 +1,7 @@
 // Heartbeat options shared by both ends: declared once, each with its meaning, unit, default and reason,
 // and validated in one function (after hashicorp/memberlist's config.go). Never reads the clock.
 import { assertFiniteNumber, assertRange, checkOption } from '../errors.js';
-import { DEFAULT_MAX_FRAME } from '../protocol/constants.js';
+import { DEFAULT_MAX_FRAME, MIN_MAX_FRAME } from '../protocol/constants.js';
 
 export type DetectorKind = 'deadline' | 'phi';
 
@@ -27,7 +27,11 @@ export interface HeartbeatOptions {
   detector?: DetectorKind;
   /** Phi accrual threshold (only for detector 'phi'). Default: see docs/DETECTORS.md. */
   phiThreshold?: number;
-  /** Largest frame payload accepted, in bytes. Default 1 MiB; larger frames are refused before buffering. */
+  /**
+   * Largest frame payload accepted, in bytes: at least 16 KiB (the protocol's floor), default 1 MiB. A
+   * larger frame is refused (GOAWAY frame-too-large) before its body is buffered. Messages are not bound by
+   * it (they are cut into fragments): see maxMessageSize.
+   */
   maxFrame?: number;
   /**
    * How many PINGs a peer may send within one interval (or one second, if the interval is longer) before
@@ -116,7 +120,7 @@ export function resolveHeartbeat(options: HeartbeatOptions = {}, prefix = ''): R
   const maxFrame = checkOption(
     name('maxFrame'),
     options.maxFrame ?? HEARTBEAT_DEFAULTS.maxFrame,
-    64,
+    MIN_MAX_FRAME,
     0xffff_ffff,
     'bytes',
   );

@@ -344,7 +344,7 @@ describe('option validation', () => {
       /^timeout must be at least 200 ms with interval 100 ms/,
     ],
     ['detector "x"', { detector: 'x' }, 'RangeError', /^detector must be 'deadline' or 'phi'/],
-    ['maxFrame 0', { maxFrame: 0 }, 'RangeError', /^maxFrame must be between 64 bytes/],
+    ['maxFrame 0', { maxFrame: 0 }, 'RangeError', /^maxFrame must be between 16384 bytes/],
     [
       'reconnect.initialDelay 0',
       { reconnect: { initialDelay: 0 } },

@@ -140,7 +140,7 @@ describe('handshake', () => {
   });
 
   test('WELCOME carries a 16-byte token, the session id, the server maxFrame and no RESUMED flag', async () => {
-    const server = res.server(await startServer({ maxFrame: 5000 }));
+    const server = res.server(await startServer({ maxFrame: 20000 }));
     const sessionP = next<[Session]>(server, 'session');
     const peer = res.other(await RawPeer.connect(server.address().port));
     const w = await peer.handshake();
@@ -148,7 +148,7 @@ describe('handshake', () => {
     assert.equal(w.token.length, 16);
     assert.equal(w.token.toString('hex'), session.token);
     assert.equal(w.sessionId, session.id);
-    assert.equal(w.maxFrame, 5000);
+    assert.equal(w.maxFrame, 20000);
     assert.equal(w.resumed, false);
     assert.equal(w.lastReceived, 0);
     // The server's preface came first.
@@ -192,7 +192,7 @@ describe('hostile peers', () => {
     peer.write(Buffer.from([0x00, 0x13, 0x37, 0xff, 0xfe, 0x42]));
     const goaway = await peer.goaway();
     assert.equal(goaway.name, 'protocol-error');
-    assert.match(goaway.reason, /^expected the lifeline preface 4c 49 46 45 01, got 00 13 37 ff fe 42/);
+    assert.match(goaway.reason, /^expected the lifeline preface 4c 49 46 45 02, got 00 13 37 ff fe 42/);
     await peer.closed(1000);
     await until(server, 'rejected', () => rejected.length === 1);
     assert.equal(rejected[0]!.report.cause, 'protocol-error');
@@ -221,10 +221,10 @@ describe('hostile peers', () => {
   test('a preface with another version gets GOAWAY unsupported-version', async () => {
     const server = res.server(await startServer());
     const peer = res.other(await RawPeer.connect(server.address().port));
-    peer.write(encodePreface(2), hello());
+    peer.write(encodePreface(1), hello());
     const goaway = await peer.goaway();
     assert.equal(goaway.name, 'unsupported-version');
-    assert.match(goaway.reason, /version 2/);
+    assert.match(goaway.reason, /version 1/);
     await peer.closed(1000);
   });
 
@@ -274,21 +274,21 @@ describe('hostile peers', () => {
   });
 
   test('a frame header announcing more than maxFrame gets GOAWAY frame-too-large before its body is sent', async () => {
-    const server = res.server(await startServer({ maxFrame: 4096 }));
+    const server = res.server(await startServer({ maxFrame: 16384 }));
     const peer = res.other(await RawPeer.connect(server.address().port));
     await peer.handshake();
     const header = Buffer.alloc(5);
     header[0] = FrameType.DATA;
-    header.writeUInt32BE(4097, 1);
+    header.writeUInt32BE(16385, 1);
     peer.write(header); // the header only: the body never comes
     const goaway = await peer.goaway();
     assert.equal(goaway.name, 'frame-too-large');
-    assert.match(goaway.reason, /^DATA frame declares a 4097-byte payload; the limit is 4096 bytes/);
+    assert.match(goaway.reason, /^DATA frame declares a 16385-byte payload; the limit is 16384 bytes/);
     await peer.closed(1000);
   });
 
-  test('a HELLO larger than maxFrame is refused frame-too-large during the handshake', async () => {
-    const server = res.server(await startServer({ maxFrame: 64 }));
+  test('a HELLO larger than maxHelloSize is refused frame-too-large during the handshake', async () => {
+    const server = res.server(await startServer({ maxHelloSize: 64 }));
     const peer = res.other(await RawPeer.connect(server.address().port));
     peer.write(encodePreface(), hello({ credentials: Buffer.alloc(100) }));
     const goaway = await peer.goaway();
@@ -427,7 +427,7 @@ describe('hostile peers', () => {
   });
 
   test('the server survives a mixed crowd of hostile peers and keeps serving clients', async () => {
-    const server = res.server(await startServer({ handshakeTimeout: 300, maxFrame: 1024 }));
+    const server = res.server(await startServer({ handshakeTimeout: 300, maxFrame: 16384 }));
     const rejected = rejections(server);
     const port = server.address().port;
     const inputs = [
@@ -754,10 +754,10 @@ describe('option validation', () => {
       /^detector must be 'deadline' or 'phi', got "magic"$/,
     ],
     [
-      'maxFrame below 64',
+      'maxFrame below the 16 KiB floor',
       { maxFrame: 10 },
       'RangeError',
-      /^maxFrame must be between 64 bytes and 4294967295 bytes/,
+      /^maxFrame must be between 16384 bytes and 4294967295 bytes/,
     ],
     [
       'handshakeTimeout 0',

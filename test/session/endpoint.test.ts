@@ -91,25 +91,27 @@ describe('messages', () => {
     assert.ok(atClient[0]!.equals(big), 'the client received a different payload');
   });
 
-  test('send() of a message larger than the peer accepts throws a RangeError naming the limit; one byte less is sent', async () => {
-    const { session, client } = await pair({ maxFrame: 4096 }, { maxFrame: 2048 });
-    assert.throws(() => client.send(Buffer.alloc(4091)), {
-      name: 'RangeError',
-      message:
-        'message of 4091 bytes is larger than the peer accepts (maxFrame 4096 bytes including 6 bytes of sequence number)',
+  test('send() of a message larger than the peer accepts throws LIFELINE_MESSAGE_TOO_LARGE naming the limit; the largest is sent, in fragments', async () => {
+    const { session, client } = await pair({ maxMessageSize: 40_000 }, { maxMessageSize: 20_000 });
+    assert.equal(client.maxMessageSize, 40_000);
+    assert.equal(session.maxMessageSize, 20_000);
+    assert.throws(() => client.send(Buffer.alloc(40_001)), {
+      name: 'LifelineError',
+      code: 'LIFELINE_MESSAGE_TOO_LARGE',
+      message: 'message of 40001 bytes is larger than the peer accepts (maxMessageSize 40000 bytes)',
     });
-    assert.throws(() => session.send(Buffer.alloc(2043)), {
-      name: 'RangeError',
-      message: /^message of 2043 bytes is larger than the peer accepts \(maxFrame 2048 bytes/,
+    assert.throws(() => session.send(Buffer.alloc(20_001)), {
+      code: 'LIFELINE_MESSAGE_TOO_LARGE',
+      message: /^message of 20001 bytes is larger than the peer accepts \(maxMessageSize 20000 bytes/,
     });
     const atServer = collect(session);
     const atClient = collect(client);
-    assert.equal(client.send(Buffer.alloc(4090, 1)), true);
-    assert.equal(session.send(Buffer.alloc(2042, 2)), true);
+    assert.equal(client.send(Buffer.alloc(40_000, 1)), true);
+    assert.equal(session.send(Buffer.alloc(20_000, 2)), true);
     await until(session, 'message', () => atServer.length >= 1);
     await until(client, 'message', () => atClient.length >= 1);
-    assert.equal(atServer[0]!.length, 4090);
-    assert.equal(atClient[0]!.length, 2042);
+    assert.deepEqual(atServer[0], Buffer.alloc(40_000, 1));
+    assert.deepEqual(atClient[0], Buffer.alloc(20_000, 2));
     // The refused sends consumed no sequence number: the session is still in step.
     assert.equal(client.connected, true);
     assert.equal(session.state, 'open');

@@ -261,9 +261,11 @@ const PINGER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const net = require('node:net');
 const s = net.connect(workerData.port, '127.0.0.1');
-const hello = Buffer.alloc(24);
-hello[0] = 1; hello.writeUInt32BE(19, 1); hello.writeUInt32BE(1048576, 13);
-s.write(Buffer.concat([Buffer.from('4c49464501', 'hex'), hello]));
+// HELLO v2: no proposal, maxFrame and maxMessage 1 MiB, window 4 MiB, new session.
+const hello = Buffer.alloc(32);
+hello[0] = 1; hello.writeUInt32BE(27, 1); hello.writeUInt32BE(1048576, 13);
+hello.writeUInt32BE(1048576, 17); hello.writeUInt32BE(4194304, 21);
+s.write(Buffer.concat([Buffer.from('4c49464502', 'hex'), hello]));
 let id = 0;
 const timer = setInterval(() => {
   const p = Buffer.alloc(13);
