@@ -14,8 +14,12 @@ export const PREFACE_LENGTH = 5;
 /** Every frame starts with: type (u8) + payload length (u32, big-endian). */
 export const HEADER_LENGTH = 5;
 
-/** Default and ceiling for the largest frame payload a decoder accepts, in bytes. */
-export const DEFAULT_MAX_FRAME = 64 * 1024;
+/**
+ * Default and ceiling for the largest frame payload a decoder accepts, in bytes. The default stays 1 MiB in
+ * version 2: lifeline cuts its own fragments at FRAGMENT_SIZE, but a peer may send fragments up to the
+ * maxFrame announced to it, and docs/PROTOCOL.md and the vectors state 1 MiB.
+ */
+export const DEFAULT_MAX_FRAME = 1024 * 1024;
 export const MAX_FRAME_CEILING = 0xffff_ffff;
 /**
  * The least maxFrame a HELLO or WELCOME may announce, in bytes (as HTTP/2's SETTINGS_MAX_FRAME_SIZE, RFC 9113

@@ -128,7 +128,10 @@ export function encodeData(
   const buf = header(FrameType.DATA, DATA_PREFIX_LENGTH + to - from);
   buf.writeUIntBE(seq, HEADER_LENGTH + DataOffset.seq, U48_LENGTH);
   buf[HEADER_LENGTH + DataOffset.flags] = end ? DataFlag.END : 0;
-  buf.set(from === 0 && to === payload.length ? payload : payload.subarray(from, to), HEADER_LENGTH + DataOffset.payload);
+  buf.set(
+    from === 0 && to === payload.length ? payload : payload.subarray(from, to),
+    HEADER_LENGTH + DataOffset.payload,
+  );
   return buf;
 }
 

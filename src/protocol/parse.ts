@@ -113,9 +113,15 @@ function parseWelcome(buf: Buffer, start: number, length: number): WelcomeFrame 
 }
 
 /** maxFrame and maxMessage below the protocol's floors (every peer accepts 16 KiB of each). */
-function limitsProblem(frame: string, buf: Buffer, maxFrameAt: number, maxMessageAt: number): string | undefined {
+function limitsProblem(
+  frame: string,
+  buf: Buffer,
+  maxFrameAt: number,
+  maxMessageAt: number,
+): string | undefined {
   const maxFrame = buf.readUInt32BE(maxFrameAt);
-  if (maxFrame < MIN_MAX_FRAME) return `${frame} maxFrame ${maxFrame} is below the floor of ${MIN_MAX_FRAME} bytes`;
+  if (maxFrame < MIN_MAX_FRAME)
+    return `${frame} maxFrame ${maxFrame} is below the floor of ${MIN_MAX_FRAME} bytes`;
   const maxMessage = buf.readUInt32BE(maxMessageAt);
   if (maxMessage < MIN_MAX_MESSAGE)
     return `${frame} maxMessage ${maxMessage} is below the floor of ${MIN_MAX_MESSAGE} bytes`;

@@ -75,19 +75,39 @@ export function causeOfSocketError(err: NodeJS.ErrnoException): DeathCause {
 }
 
 /**
- * Why a heartbeat timed out, from the kernel's view of the socket at that moment. A side that goes silent
- * sends PINGs, so after `timeout` of silence there is always something we sent recently:
- * - if the kernel still holds unacknowledged segments, our bytes are not reaching the peer's machine (or its
- *   ACKs are not reaching us): 'network' — a partition, a dead host, a pulled cable;
- * - if everything we sent was acknowledged, the peer's kernel is alive and received it all, but its program
- *   is not answering: 'peer-unresponsive' — hung, stopped (SIGSTOP), stuck in a long pause, or a reader
- *   that stopped while we streamed to it: its window closed and only zero-window probes go out (Linux counts
- *   them in `probes`, so probes are not read as a sign of a broken network);
- * - without TCP_INFO (another platform, a closed fd, a socket not over TCP): 'unknown'.
- * (The age of the last ACK is not used: a peer that stalled and was then cut off shows a recent ACK with a
- * partition behind it; telling a slow link by its ACK clock is protocol v2's work.)
+ * How recent the peer's kernel's last ACK must be for the link to count as moving, in ms: an interval (a
+ * busy sender's bytes are acknowledged every few round trips; a heartbeat's at least once per interval),
+ * never more than a third of the timeout, so that a partition always shows as an old ACK by the deadline.
  */
-export function diagnose(info: TcpInfo | undefined): Diagnosis {
+export function ackFreshMs(interval: number, timeout: number): number {
+  return Math.min(interval, Math.floor(timeout / 3));
+}
+
+/**
+ * The kernel sees the ACK clock moving: bytes of ours are in flight and the peer's kernel acknowledged some
+ * within `freshMs` (TCP_INFO tcpi_unacked and tcpi_last_ack_recv). Then the peer's machine is up and the
+ * link carries data — slowly: a PING may still sit behind the bytes in flight, and the silence is not yet a
+ * death (docs/DETECTORS.md, "A slow link is not a dead one").
+ */
+export function ackClockMoving(info: TcpInfo | undefined, freshMs: number): boolean {
+  return info !== undefined && info.unacked > 0 && info.lastAckReceivedMs < freshMs;
+}
+
+/**
+ * Why a heartbeat timed out, from the kernel's view of the socket at that moment (the rule table is in
+ * docs/DETECTORS.md). A side that goes silent sends PINGs, so after `timeout` of silence there is always
+ * something we sent recently:
+ * - unacknowledged segments and no ACK from the peer's kernel for `freshMs`: our bytes are not reaching the
+ *   peer's machine (or its ACKs are not reaching us): 'network' — a partition, a dead host, a pulled cable;
+ * - everything acknowledged: the peer's kernel is alive and received it all, but its program is not
+ *   answering: 'peer-unresponsive' — hung, stopped (SIGSTOP), stuck in a long pause, or a reader that
+ *   stopped while we streamed to it: its window closed and only zero-window probes go out (Linux counts
+ *   them in `probes` and does not renew tcpi_last_ack_recv for their answers, so they read as neither);
+ * - unacknowledged segments but a fresh ACK (the ACK clock still moving when the slow-link grace ran out):
+ *   the peer's kernel takes our bytes and its program still does not answer: 'peer-unresponsive';
+ * - without TCP_INFO (another platform, a closed fd, a socket not over TCP): 'unknown'.
+ */
+export function diagnose(info: TcpInfo | undefined, freshMs = 0): Diagnosis {
   if (info === undefined) return 'unknown';
-  return info.unacked > 0 ? 'network' : 'peer-unresponsive';
+  return info.unacked > 0 && info.lastAckReceivedMs >= freshMs ? 'network' : 'peer-unresponsive';
 }

@@ -27,7 +27,7 @@ import {
 import type { Frame } from '../protocol/frames.js';
 import { encodeHttpRefusal } from '../protocol/refusal.js';
 import { type Clock, systemClock, type Timer } from './clock.js';
-import { causeOfSocketError, type DeathReport, diagnose } from './death.js';
+import { ackClockMoving, ackFreshMs, causeOfSocketError, type DeathReport, diagnose } from './death.js';
 import { Heartbeat, type LivenessParams } from './heartbeat.js';
 import { step, type Transitions } from './machine.js';
 import { type Sweep, type SweepMember, sweepFor } from './sweep.js';
@@ -388,7 +388,9 @@ export class Transport implements SweepMember {
         const ahead = (frame.id - this.answeredId) >>> 0;
         const ms = ((microsNow(this.clock) - frame.timestamp) >>> 0) / 1000;
         if (ahead === 0 || ahead > outstanding || ms > beat.params.timeout) {
+          // Ignored and counted — and charged to the same allowance as PINGs, so a flood of them is one.
           this.handler.onIgnoredPong?.();
+          if (this.state === 'open') this.tooManyPings(beat, 'PONGs that answer no PING');
           return;
         }
         this.answeredId = frame.id;
@@ -453,7 +455,7 @@ export class Transport implements SweepMember {
    * a busy event loop or the network delivered together are not a flood. A real flood (hundreds a second)
    * empties it within a window and gets GOAWAY too-many-pings (as gRPC's ping strikes, with a burst).
    */
-  private tooManyPings(beat: Heartbeat): boolean {
+  private tooManyPings(beat: Heartbeat, what = 'PINGs'): boolean {
     const now = this.lastHeardAt; // this chunk's arrival time
     const params = beat.params;
     const windowMs = Math.min(params.interval, 1000);
@@ -468,7 +470,7 @@ export class Transport implements SweepMember {
       return false;
     }
     this.violation(
-      `more than ${params.maxPingsPerInterval} PINGs per ${windowMs} ms (burst ${capacity})`,
+      `more than ${params.maxPingsPerInterval} ${what} per ${windowMs} ms (burst ${capacity})`,
       'too-many-pings',
     );
     return true;
@@ -641,12 +643,21 @@ export class Transport implements SweepMember {
     }
     const info = kernelView(this.socket);
     const silentMs = this.silentMs(now);
+    const { interval, timeout } = beat.params;
+    const fresh = ackFreshMs(interval, timeout);
+    // A slow link is not a dead one: while the peer's kernel keeps acknowledging our bytes, the PING may be
+    // behind them — it gets one more interval at most, and the grace ends as soon as the ACKs stop.
+    const graceLeft = timeout + interval - silentMs;
+    if (graceLeft > 0 && ackClockMoving(info, fresh)) {
+      this.arm(Math.max(1, Math.min(graceLeft, fresh - info!.lastAckReceivedMs)), now);
+      return;
+    }
     const detail =
-      `nothing heard for ${Math.round(silentMs)} ms (timeout ${beat.params.timeout} ms)` +
+      `nothing heard for ${Math.round(silentMs)} ms (timeout ${timeout} ms)` +
       (info
-        ? `; kernel: ${info.unacked} unacked, ${info.retransmits} retransmits, last ACK ${info.lastAckReceivedMs} ms ago`
+        ? `; kernel: ${info.unacked} unacked, ${info.retransmits} retransmits, ${info.probes} probes, last ACK ${info.lastAckReceivedMs} ms ago`
         : '');
-    this.destroy({ cause: 'heartbeat-timeout', diagnosis: diagnose(info), silentMs, detail });
+    this.destroy({ cause: 'heartbeat-timeout', diagnosis: diagnose(info, fresh), silentMs, detail });
   }
 
   onError(err: NodeJS.ErrnoException): void {

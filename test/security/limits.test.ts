@@ -37,13 +37,13 @@ async function established(options: Parameters<typeof startServer>[0] = {}) {
 }
 
 describe('PONGs', () => {
-  test('a PONG that answers no PING of ours is ignored: no RTT sample, however many come', async () => {
+  test('a PONG that answers no PING of ours is ignored: no RTT sample; a few are counted, a flood gets too-many-pings', async () => {
     const { peer, session } = await established();
     const rtts: number[] = [];
     session.on('rtt', (ms) => rtts.push(ms));
-    const forged = Buffer.concat(Array.from({ length: 2000 }, (_, i) => encodePong(i + 1, 0)));
-    peer.write(forged);
-    await eventually(2000, 'the forged PONGs read', () => session.stats.pongsIgnored === 2000);
+    // Within the allowance (maxPingsPerInterval 10, burst 20): ignored and counted, the session goes on.
+    peer.write(Buffer.concat(Array.from({ length: 5 }, (_, i) => encodePong(i + 1, 0))));
+    await eventually(2000, 'the forged PONGs read', () => session.stats.pongsIgnored === 5);
     assert.deepEqual(rtts, []);
     session.ping(); // one real PING: its PONG is the one sample
     const ping = await peer.frame((f) => f.type === 'ping');
@@ -52,13 +52,19 @@ describe('PONGs', () => {
     await until(session, 'rtt', () => rtts.length === 1);
     assert.ok(rtts[0]! < 1000, `the real sample, not a forged one: ${rtts[0]} ms`);
     assert.equal(session.rtt, rtts[0]);
+    // A flood of them is limited like a PING flood.
+    peer.write(Buffer.concat(Array.from({ length: 2000 }, (_, i) => encodePong(i + 100, 0))));
+    const goaway = await peer.goaway();
+    assert.equal(goaway.name, 'too-many-pings');
+    assert.match(goaway.reason, /PONGs that answer no PING/);
+    assert.equal(rtts.length, 1);
   });
 });
 
 describe('a trickled frame', () => {
   test('a frame not complete within 10 s + size / 16 KiB/s is a protocol error; never sooner', async () => {
     const { peer } = await established({ interval: 200, timeout: 1000 });
-    const frame = encodeData(1, Buffer.alloc(16 * 1024 - 11, 1)); // 16 KiB in all: 10 s + 1 s
+    const frame = encodeData(1, Buffer.alloc(16 * 1024 - 12, 1)); // 16 KiB in all: 10 s + 1 s
     const started = performance.now();
     let sent = 0;
     const trickle = setInterval(() => {
