@@ -49,7 +49,12 @@ export function monitor(server: HeartbeatServer, options: MonitorOptions): Monit
     });
     session.on('message', (payload) => {
       emit('message', { id, ...messageFields(payload) });
-      if (options.echo) session.send(payload);
+      // The echo honours backpressure: while the session cannot take it, stop taking messages (the peer's
+      // window fills and it waits), whatever the peer does.
+      if (options.echo && !session.send(payload)) {
+        session.pause();
+        session.once('drain', () => session.resume());
+      }
     });
     session.on('dead', (r) => {
       if (options.json) return out.event('dead', { id, ...deadFields(r) });

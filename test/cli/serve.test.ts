@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { renderTable } from '../../src/cli/table.js';
 import type { SessionView } from '../../src/metrics/feed.js';
+import { encodeData } from '../../src/protocol/encoder.js';
 import { cliArgv, EventReader, runCli } from '../helpers/cli.js';
 import { createNetns, needNetns } from '../helpers/netns.js';
+import { RawPeer } from '../helpers/peer.js';
 import { startCli } from './helpers.js';
 
 describe('lifeline serve for people', () => {
@@ -138,3 +140,53 @@ async function startServeOn(host: string) {
   const listening = await reader.waitFor((e) => e.event === 'listening', 10_000);
   return { reader, port: Number(listening.port) };
 }
+
+describe('lifeline serve --echo under a fast sender', () => {
+  const children: Array<{ stop(): unknown }> = [];
+  after(async () => {
+    for (const c of children) await c.stop();
+  });
+
+  test('a client that sends as fast as its window allows and never acknowledges the echoes is held back by its window; the server lives on and serves the next client', async () => {
+    const serve = startCli(['serve', '--host', '127.0.0.1', '--port', '0', '--echo', '--interval', '1s']);
+    children.push(serve);
+    const [, port] = await serve.stdout.waitLine(/^listening on 127\.0\.0\.1:(\d+)$/, 10_000);
+    const peer = await RawPeer.connect(Number(port));
+    children.push({ stop: () => peer.destroy() });
+    // A huge window of its own (the server may echo all it likes) and never an ACK: the server's replay
+    // buffer fills with echoes, its send() returns false, and it must stop taking messages.
+    const welcome = await peer.handshake({ window: 0xffff_ffff });
+    const windowLimit = () =>
+      Math.max(welcome.window, ...peer.frames.map((f) => (f.type === 'window' ? f.limit : 0)));
+    const SIZE = 128 * 1024;
+    let seq = 0;
+    let sent = 0;
+    // Send while the server's window allows, until it stops granting more for a second.
+    for (let quiet = 0; quiet < 10 && sent < 64 * 1024 * 1024; ) {
+      if (sent + SIZE <= windowLimit()) {
+        peer.write(encodeData(++seq, Buffer.alloc(SIZE, seq & 0xff)));
+        sent += SIZE;
+        quiet = 0;
+      } else {
+        await new Promise((r) => setTimeout(r, 100));
+        quiet++;
+      }
+    }
+    // Its window bounds what it buffers: 4 MiB of echoes waiting for an ACK (8 MiB replay buffer, paused past
+    // half) plus at most one window (4 MiB) of messages held while paused.
+    assert.ok(sent <= 12 * 1024 * 1024, `the server let the client send ${sent} bytes without acknowledging`);
+    assert.ok(sent >= 4 * 1024 * 1024, `only ${sent} bytes sent: the first window was not even used`);
+    assert.equal(peer.frames.filter((f) => f.type === 'goaway').length, 0);
+    // A peer that ignores the window gets GOAWAY flow-control-error, and nothing worse happens.
+    peer.write(encodeData(++seq, Buffer.alloc(SIZE)));
+    const goaway = await peer.goaway(5000);
+    assert.equal(goaway.name, 'flow-control-error');
+    const client = runCli(['connect', `127.0.0.1:${port}`, '--json', '--no-reconnect']);
+    children.push(client);
+    await client.waitFor((e) => e.event === 'connected', 10_000);
+    client.child.stdin!.write('still here\n');
+    const echoed = await client.waitFor((e) => e.event === 'message', 5000);
+    assert.equal(echoed.text, 'still here');
+    assert.equal(serve.child.exitCode, null, `serve exited: ${serve.stderr.text}`);
+  });
+});
