@@ -1,4 +1,5 @@
-// lifeline: client.send(payload) numbered DATA frames, counted as `message` events on the server's session.
+// lifeline: client.send(payload) (numbered messages, cut into DATA fragments by protocol v2), counted as
+// `message` events on the server's session.
 import { closeServer } from '../lib/listen.mjs';
 import { loadLifeline } from '../systems/lifeline/load.mjs';
 
@@ -17,8 +18,6 @@ export async function sink({ host, port, onMessage }) {
   return { close: () => closeServer(server) };
 }
 
-const HIGH_WATER = 16 * 1024;
-
 export async function source({ host, port }) {
   const { connect } = await loadLifeline();
   const client = connect({ host, port, reconnect: false });
@@ -31,14 +30,11 @@ export async function source({ host, port }) {
     client.once('error', reject);
   });
   return {
-    // Backpressure as the API offers it: send() returning false means wait for 'drain'; failing that, a
-    // bufferedAmount over 16 KiB means let the event loop flush (the runner's loop also yields every 10 ms).
+    // Backpressure as the API offers it, as a user would honour it: send() returning false means wait for
+    // 'drain' (the runner's loop also yields to the event loop every 10 ms).
     send(payload) {
-      if (client.send(payload) === false) return new Promise((resolve) => client.once('drain', resolve));
-      if (typeof client.bufferedAmount === 'number' && client.bufferedAmount >= HIGH_WATER) {
-        return new Promise((resolve) => setImmediate(resolve));
-      }
-      return true;
+      if (client.send(payload)) return true;
+      return new Promise((resolve) => client.once('drain', resolve));
     },
     close: () => client.close(),
   };

@@ -59,8 +59,24 @@ export async function sink({ host, port, onMessage }) {
 }
 
 // Small messages are copied behind their header into one buffer (one write); large ones are written as
-// header + payload under cork (one writev), as ws's Sender does.
+// header + payload under cork (one writev), as ws's Sender does. Returns what socket.write() returned.
 const SMALL = 16 * 1024;
+
+export function writeMessage(socket, payload) {
+  if (payload.length < SMALL) {
+    const frame = Buffer.allocUnsafe(4 + payload.length);
+    frame.writeUInt32BE(payload.length, 0);
+    payload.copy(frame, 4);
+    return socket.write(frame);
+  }
+  const header = Buffer.allocUnsafe(4);
+  header.writeUInt32BE(payload.length, 0);
+  socket.cork();
+  socket.write(header);
+  const ok = socket.write(payload);
+  socket.uncork();
+  return ok;
+}
 
 export async function source({ host, port }) {
   const socket = net.connect({ host, port, noDelay: true });
@@ -68,23 +84,9 @@ export async function source({ host, port }) {
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
-  const write = (payload) => {
-    if (payload.length < SMALL) {
-      const frame = Buffer.allocUnsafe(4 + payload.length);
-      frame.writeUInt32BE(payload.length, 0);
-      payload.copy(frame, 4);
-      return socket.write(frame);
-    }
-    const header = Buffer.allocUnsafe(4);
-    header.writeUInt32BE(payload.length, 0);
-    socket.cork();
-    socket.write(header);
-    const ok = socket.write(payload);
-    socket.uncork();
-    return ok;
-  };
   return {
-    send: (payload) => write(payload) || new Promise((resolve) => socket.once('drain', resolve)),
+    send: (payload) =>
+      writeMessage(socket, payload) || new Promise((resolve) => socket.once('drain', resolve)),
     close: () => socket.destroy(),
   };
 }
