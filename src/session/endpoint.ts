@@ -235,6 +235,11 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     return this.peerMaxMessage;
   }
 
+  /** Bytes of messages received and waiting for a paused application (at most receiveWindow). */
+  get waitingBytes(): number {
+    return this.heldBytes;
+  }
+
   /** True between pause() and resume(). */
   get paused(): boolean {
     return this.pausedFlag;
