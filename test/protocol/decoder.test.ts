@@ -1,8 +1,10 @@
 // The decoder's behaviour beyond the vectors: limits at header time, a sticky error, memory held, zero-copy
-// slices, a changing limit, and a callback that throws.
+// slices, a changing limit, a callback that throws, and the rules version 2 added (WINDOW, DATA's END flag,
+// the maxFrame and maxMessage floors, a version 1 peer).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  DATA_SEQ_LENGTH,
   DEFAULT_MAX_FRAME,
   type DecodeError,
   Decoder,
@@ -13,8 +15,13 @@ import {
   encodeFrame,
   encodePing,
   encodePreface,
+  encodeWindow,
   type Frame,
   HEADER_LENGTH,
+  type HelloFrame,
+  MIN_MAX_FRAME,
+  MIN_MAX_MESSAGE,
+  type WelcomeFrame,
 } from '../../src/protocol/index.js';
 
 function collect(decoder: Decoder, ...chunks: Buffer[]): { frames: Frame[]; errors: unknown[] } {
@@ -24,18 +31,53 @@ function collect(decoder: Decoder, ...chunks: Buffer[]): { frames: Frame[]; erro
   return { frames, errors };
 }
 
+/** Where a DATA frame's flags byte is: after the header and the seq. */
+const FLAGS_AT = HEADER_LENGTH + DATA_SEQ_LENGTH;
+
+/** A HELLO and a WELCOME at the floors, for tests to vary. */
+const hello: HelloFrame = {
+  type: 'hello',
+  interval: 0,
+  timeout: 0,
+  maxFrame: MIN_MAX_FRAME,
+  maxMessage: MIN_MAX_MESSAGE,
+  window: 0,
+  lastReceived: 0,
+  token: Buffer.alloc(0),
+  credentials: Buffer.alloc(0),
+};
+const welcome: WelcomeFrame = {
+  type: 'welcome',
+  interval: 5000,
+  timeout: 15000,
+  maxFrame: MIN_MAX_FRAME,
+  maxMessage: MIN_MAX_MESSAGE,
+  window: 0,
+  resumed: false,
+  lastReceived: 0,
+  token: Buffer.alloc(16, 1),
+  sessionId: 's-1',
+};
+
+/** Decodes `bytes` (frames, no preface) in one push. */
+function decode(bytes: Buffer): { frames: Frame[]; error: DecodeError | undefined } {
+  const frames: Frame[] = [];
+  const error = new Decoder({ expectPreface: false }).push(bytes, (f) => frames.push(f));
+  return { frames, error };
+}
+
 describe('Decoder', () => {
   it('refuses a frame over maxFrame from its header alone, holding no body bytes', () => {
     const decoder = new Decoder({ expectPreface: false, maxFrame: 100 });
     const header = encodeData(1, Buffer.alloc(101)).subarray(0, HEADER_LENGTH);
     const error = decoder.push(header, () => assert.fail('no frame expected'));
     assert.equal(error?.code, 'frame-too-large');
-    assert.match(error.reason, /DATA frame declares a 107-byte payload; the limit is 100 bytes/);
+    assert.match(error.reason, /DATA frame declares a 108-byte payload; the limit is 100 bytes/);
     assert.equal(decoder.buffered, 0);
   });
 
   it('accepts a frame of exactly maxFrame payload bytes', () => {
-    const decoder = new Decoder({ expectPreface: false, maxFrame: 106 });
+    const decoder = new Decoder({ expectPreface: false, maxFrame: 107 });
     const { frames, errors } = collect(decoder, encodeData(1, Buffer.alloc(100)));
     assert.deepEqual(errors, [undefined]);
     assert.equal(frames.length, 1);
@@ -43,6 +85,7 @@ describe('Decoder', () => {
 
   it('defaults to a 1 MiB limit and a preface', () => {
     const decoder = new Decoder();
+    assert.equal(DEFAULT_MAX_FRAME, 1024 * 1024);
     assert.equal(decoder.maxFrame, DEFAULT_MAX_FRAME);
     assert.equal(decoder.push(encodePing(1, 2), () => {})?.code, 'protocol-error');
   });
@@ -133,20 +176,12 @@ describe('Decoder', () => {
 
   it('copies HELLO tokens and credentials, so a session keeping them does not pin the socket chunk', () => {
     const token = Buffer.alloc(16, 7);
-    const chunk = encodeFrame({
-      type: 'hello',
-      interval: 0,
-      timeout: 0,
-      maxFrame: 0,
-      lastReceived: 0,
-      token,
-      credentials: Buffer.from('pw'),
-    });
+    const chunk = encodeFrame({ ...hello, token, credentials: Buffer.from('pw') });
     const { frames } = collect(new Decoder({ expectPreface: false }), chunk);
-    const hello = frames[0] as Extract<Frame, { type: 'hello' }>;
+    const decoded = frames[0] as HelloFrame;
     chunk.fill(0);
-    assert.deepEqual(hello.token, token);
-    assert.equal(hello.credentials.toString(), 'pw');
+    assert.deepEqual(decoded.token, token);
+    assert.equal(decoded.credentials.toString(), 'pw');
   });
 
   it('a throwing onFrame propagates, and the next push resumes with the frames still held', () => {
@@ -187,9 +222,9 @@ describe('Decoder', () => {
     assert.match(reasonFor(Buffer.from([0x16, 0x03, 0x01]))!, /TLS handshake/);
     assert.match(
       reasonFor(Buffer.from([0, 1, 2]))!,
-      /expected the lifeline preface 4c 49 46 45 01, got 00 01 02/,
+      /expected the lifeline preface 4c 49 46 45 02, got 00 01 02/,
     );
-    assert.match(reasonFor(Buffer.from('LIFE\x07'))!, /version 7; this end speaks only version 1/);
+    assert.match(reasonFor(Buffer.from('LIFE\x07'))!, /version 7; this end speaks only version 2/);
     assert.match(reasonFor(Buffer.from([0x09, 0, 0, 0, 0]), false)!, /unknown frame type 0x09/);
     assert.match(
       reasonFor(Buffer.from([0x03, 0, 0, 0, 9]), false)!,
@@ -268,5 +303,104 @@ describe('decodeWhole: the fast path at a frame boundary', () => {
     assert.equal(decoder.idle, true);
     collect(decoder, encodePing(1, 1).subarray(0, 4));
     assert.equal(decoder.idle, false);
+  });
+});
+
+describe('version 2', () => {
+  it('refuses a version 1 preface with unsupported-version at its fifth byte, reporting version 1', () => {
+    const decoder = new Decoder();
+    assert.equal(
+      decoder.push(Buffer.from('LIFE'), () => assert.fail('no frame')),
+      undefined,
+    );
+    const v1Hello = Buffer.from('010000001300000000000000000010000000000000000000', 'hex');
+    const error = decoder.push(Buffer.concat([Buffer.from([1]), v1Hello]), () => assert.fail('no frame'));
+    assert.deepEqual(error, {
+      code: 'unsupported-version',
+      reason: 'peer speaks lifeline protocol version 1; this end speaks only version 2',
+      version: 1,
+    });
+    assert.equal(decoder.buffered, 0);
+  });
+
+  it('WINDOW is 11 bytes on the wire and carries its limit as a u48', () => {
+    for (const limit of [0, 1, 16384, 4 * 1024 * 1024, 2 ** 48 - 1]) {
+      const bytes = encodeWindow(limit);
+      assert.equal(bytes.length, 11);
+      assert.deepEqual(decode(bytes), { frames: [{ type: 'window', limit }], error: undefined });
+    }
+  });
+
+  it('a WINDOW of any length but 6 is refused at its header, before its payload', () => {
+    for (const length of [0, 5, 7, 12]) {
+      const error = new Decoder({ expectPreface: false }).push(Buffer.from([0x08, 0, 0, 0, length]), () =>
+        assert.fail('no frame'),
+      );
+      assert.equal(error?.code, 'protocol-error');
+      assert.equal(error.reason, `WINDOW payload must be exactly 6 bytes, got ${length}`);
+    }
+  });
+
+  it("DATA's END is bit 0 of its flags byte; the other bits are reserved and ignored", () => {
+    const bytes = encodeData(9, Buffer.from('x'));
+    assert.equal(bytes[FLAGS_AT], 0x01, 'an encoder writes END alone');
+    assert.equal(encodeData(9, Buffer.from('x'), false)[FLAGS_AT], 0x00);
+    for (let flags = 0; flags <= 0xff; flags++) {
+      bytes[FLAGS_AT] = flags;
+      const { frames, error } = decode(bytes);
+      assert.equal(error, undefined);
+      assert.deepEqual(frames, [{ type: 'data', seq: 9, end: (flags & 1) === 1, payload: Buffer.from('x') }]);
+    }
+  });
+
+  it('refuses a DATA fragment without END and without bytes once it is whole; an empty END fragment is a message', () => {
+    for (const flags of [0x00, 0xfe]) {
+      const bytes = encodeData(3, Buffer.alloc(0), false);
+      bytes[FLAGS_AT] = flags;
+      const decoder = new Decoder({ expectPreface: false });
+      assert.equal(
+        decoder.push(bytes.subarray(0, bytes.length - 1), () => {}),
+        undefined,
+      );
+      const error = decoder.push(bytes.subarray(bytes.length - 1), () => assert.fail('no frame'));
+      assert.equal(error?.code, 'protocol-error');
+      assert.equal(error.reason, 'DATA fragment without END carries no bytes');
+    }
+    assert.deepEqual(decode(encodeData(3, Buffer.alloc(0))).frames, [
+      { type: 'data', seq: 3, end: true, payload: Buffer.alloc(0) },
+    ]);
+  });
+
+  for (const base of [hello, welcome]) {
+    const name = base.type.toUpperCase();
+    for (const [field, floor] of [
+      ['maxFrame', MIN_MAX_FRAME],
+      ['maxMessage', MIN_MAX_MESSAGE],
+    ] as const) {
+      it(`${name}: ${field} at the floor of ${floor} is accepted, below it is a protocol-error`, () => {
+        const atFloor = decode(encodeFrame({ ...base, [field]: floor }));
+        assert.equal(atFloor.error, undefined);
+        assert.equal((atFloor.frames[0] as HelloFrame | WelcomeFrame)[field], floor);
+        for (const under of [0, 1, floor - 1]) {
+          const { frames, error } = decode(encodeFrame({ ...base, [field]: under }));
+          assert.equal(frames.length, 0);
+          assert.equal(error?.code, 'protocol-error');
+          assert.equal(error.reason, `${name} ${field} ${under} is below the floor of ${floor} bytes`);
+        }
+      });
+    }
+  }
+
+  it('HELLO and WELCOME carry maxMessage and window, window 0 included', () => {
+    for (const base of [hello, welcome]) {
+      for (const [maxMessage, window] of [
+        [MIN_MAX_MESSAGE, 0],
+        [1024 * 1024, 4 * 1024 * 1024],
+        [0xffff_ffff, 0xffff_ffff],
+      ] as const) {
+        const frame = { ...base, maxMessage, window };
+        assert.deepEqual(decode(encodeFrame(frame)).frames, [frame]);
+      }
+    }
   });
 });

@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
+  DATA_SEQ_LENGTH,
   type DecodeError,
   Decoder,
+  encodeData,
   encodeFrame,
   encodePreface,
   type Frame,
@@ -14,6 +16,8 @@ import {
   goawayName,
   HEADER_LENGTH,
   MAX_SEQ,
+  MIN_MAX_FRAME,
+  MIN_MAX_MESSAGE,
   PREFACE_LENGTH,
   TOKEN_LENGTH,
 } from '../../src/protocol/index.js';
@@ -27,7 +31,13 @@ function uint(max: number): fc.Arbitrary<number> {
   return fc.oneof(fc.constantFrom(0, 1, max - 1, max), fc.nat(Math.min(max, 1000)), wide);
 }
 
-const bytes = (maxLength: number) => fc.uint8Array({ maxLength }).map((a) => Buffer.from(a));
+/** min..max, with the edges drawn often. */
+function uintIn(min: number, max: number): fc.Arbitrary<number> {
+  return uint(max - min).map((n) => n + min);
+}
+
+const bytes = (maxLength: number, minLength = 0) =>
+  fc.uint8Array({ minLength, maxLength }).map((a) => Buffer.from(a));
 const token = fc.oneof(
   fc.constant(Buffer.alloc(0)),
   fc.uint8Array({ minLength: TOKEN_LENGTH, maxLength: TOKEN_LENGTH }).map((a) => Buffer.from(a)),
@@ -39,7 +49,9 @@ const frameArb: fc.Arbitrary<Frame> = fc.oneof(
     type: fc.constant('hello' as const),
     interval: uint(U32_MAX),
     timeout: uint(U32_MAX),
-    maxFrame: uint(U32_MAX),
+    maxFrame: uintIn(MIN_MAX_FRAME, U32_MAX),
+    maxMessage: uintIn(MIN_MAX_MESSAGE, U32_MAX),
+    window: uint(U32_MAX),
     lastReceived: uint(MAX_SEQ),
     token,
     credentials: bytes(40),
@@ -48,7 +60,9 @@ const frameArb: fc.Arbitrary<Frame> = fc.oneof(
     type: fc.constant('welcome' as const),
     interval: uint(U32_MAX),
     timeout: uint(U32_MAX),
-    maxFrame: uint(U32_MAX),
+    maxFrame: uintIn(MIN_MAX_FRAME, U32_MAX),
+    maxMessage: uintIn(MIN_MAX_MESSAGE, U32_MAX),
+    window: uint(U32_MAX),
     resumed: fc.boolean(),
     lastReceived: uint(MAX_SEQ),
     token,
@@ -59,8 +73,17 @@ const frameArb: fc.Arbitrary<Frame> = fc.oneof(
     id: uint(U32_MAX),
     timestamp: uint(U32_MAX),
   }),
-  fc.record({ type: fc.constant('data' as const), seq: uint(MAX_SEQ), payload: bytes(300) }),
+  // A fragment without END carries at least one byte.
+  fc.boolean().chain((end) =>
+    fc.record({
+      type: fc.constant('data' as const),
+      seq: uint(MAX_SEQ),
+      end: fc.constant(end),
+      payload: bytes(300, end ? 0 : 1),
+    }),
+  ),
   fc.record({ type: fc.constant('ack' as const), seq: uint(MAX_SEQ) }),
+  fc.record({ type: fc.constant('window' as const), limit: uint(MAX_SEQ) }),
   uint(0xffff).chain((code) =>
     fc.record({
       type: fc.constant('goaway' as const),
@@ -256,10 +279,75 @@ describe('decoder properties', () => {
     );
   });
 
+  it('(e) a HELLO or WELCOME is refused exactly when its maxFrame or maxMessage is under the floor', () => {
+    const input = fc.record({
+      frame: frameArb.filter((f) => f.type === 'hello' || f.type === 'welcome'),
+      maxFrame: fc.oneof(uintIn(MIN_MAX_FRAME - 2, MIN_MAX_FRAME + 1), uint(U32_MAX)),
+      maxMessage: fc.oneof(uintIn(MIN_MAX_MESSAGE - 2, MIN_MAX_MESSAGE + 1), uint(U32_MAX)),
+    });
+    fc.assert(
+      fc.property(input, ({ frame, maxFrame, maxMessage }) => {
+        const sent = { ...frame, maxFrame, maxMessage } as Frame;
+        const result = run(new Decoder({ expectPreface: false, maxFrame: U32_MAX }), [encodeFrame(sent)]);
+        const name = sent.type.toUpperCase();
+        const error = firstError(result);
+        if (maxFrame < MIN_MAX_FRAME) {
+          assert.equal(
+            error?.reason,
+            `${name} maxFrame ${maxFrame} is below the floor of ${MIN_MAX_FRAME} bytes`,
+          );
+        } else if (maxMessage < MIN_MAX_MESSAGE) {
+          assert.equal(
+            error?.reason,
+            `${name} maxMessage ${maxMessage} is below the floor of ${MIN_MAX_MESSAGE} bytes`,
+          );
+        } else {
+          assert.equal(error, undefined);
+          assert.deepEqual(result.frames.map(toJson), [toJson(sent)]);
+          return;
+        }
+        assert.equal(error.code, 'protocol-error');
+        assert.equal(result.frames.length, 0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('(f) DATA with any flags byte: END is bit 0, and only a fragment without END and without bytes is refused', () => {
+    const input = fc.record({
+      seq: uint(MAX_SEQ),
+      flags: fc.nat(0xff),
+      payload: bytes(20),
+      oneByte: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(input, ({ seq, flags, payload, oneByte }) => {
+        const wire = encodeData(seq, payload);
+        wire[HEADER_LENGTH + DATA_SEQ_LENGTH] = flags; // the flags byte follows the seq
+        const chunks = oneByte
+          ? cutAt(
+              wire,
+              Array.from({ length: wire.length }, (_, i) => i),
+            )
+          : [wire];
+        const result = run(new Decoder({ expectPreface: false }), chunks);
+        const end = (flags & 1) === 1;
+        if (!end && payload.length === 0) {
+          assert.equal(firstError(result)?.reason, 'DATA fragment without END carries no bytes');
+          assert.equal(result.frames.length, 0);
+        } else {
+          assert.equal(firstError(result), undefined);
+          assert.deepEqual(result.frames, [{ type: 'data', seq, end, payload }]);
+        }
+      }),
+    );
+  });
+
   it('a GOAWAY code maps to its name, and unknown codes read as protocol-error', () => {
     for (const [name, code] of Object.entries(GoawayCode)) assert.equal(goawayName(code), name);
+    const highest = Math.max(...Object.values(GoawayCode));
     fc.assert(
-      fc.property(fc.integer({ min: 12, max: 0xffff }), (code) => {
+      fc.property(fc.integer({ min: highest + 1, max: 0xffff }), (code) => {
         assert.equal(goawayName(code), 'protocol-error');
       }),
     );

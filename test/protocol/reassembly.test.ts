@@ -7,6 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import {
+  DATA_PREFIX_LENGTH,
   Decoder,
   encodeData,
   encodeFrame,
@@ -19,12 +20,17 @@ import {
 import { toJson } from './vectors.js';
 
 const frameArb: fc.Arbitrary<Frame> = fc.oneof(
-  fc.record({
-    type: fc.constant('data' as const),
-    seq: fc.nat(1000),
-    payload: fc.uint8Array({ maxLength: 700 }).map((a) => Buffer.from(a)),
-  }),
+  // A fragment without END carries at least one byte.
+  fc.boolean().chain((end) =>
+    fc.record({
+      type: fc.constant('data' as const),
+      seq: fc.nat(1000),
+      end: fc.constant(end),
+      payload: fc.uint8Array({ minLength: end ? 0 : 1, maxLength: 700 }).map((a) => Buffer.from(a)),
+    }),
+  ),
   fc.record({ type: fc.constant('ack' as const), seq: fc.nat(1000) }),
+  fc.record({ type: fc.constant('window' as const), limit: fc.nat() }),
   fc.record({ type: fc.constantFrom('ping' as const, 'pong' as const), id: fc.nat(), timestamp: fc.nat() }),
 );
 
@@ -146,7 +152,7 @@ describe('Decoder reassembly', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const size = 1024 * 1024;
-    const frame = encodeData(1, Buffer.alloc(size - 6, 0x42));
+    const frame = encodeData(1, Buffer.alloc(size - DATA_PREFIX_LENGTH, 0x42));
     const held = () => {
       gc();
       gc();
@@ -172,7 +178,7 @@ describe('Decoder reassembly', () => {
         delivered = f;
       });
     }
-    assert.equal((delivered as Extract<Frame, { type: 'data' }>).payload.length, size - 6);
+    assert.equal((delivered as Extract<Frame, { type: 'data' }>).payload.length, size - DATA_PREFIX_LENGTH);
     assert.equal(decoder.partialBytes, 0);
   });
 });

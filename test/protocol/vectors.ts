@@ -15,13 +15,19 @@ export interface FrameVector {
 export interface InvalidVector {
   name: string;
   hex: string;
+  /** Decoder options, over INVALID_DEFAULTS. */
   options?: DecoderOptions;
-  error: Pick<DecodeError, 'code' | 'looksLikeHttp' | 'version'>;
+  /** `reason` is what lifeline's decoder says for the whole input in one push. */
+  error: Pick<DecodeError, 'code' | 'reason' | 'looksLikeHttp' | 'version'>;
   errorAfterBytes: number;
   framesBefore: number;
 }
 
+/** The options an invalid vector is decoded with where it names none (the file's description says so). */
+export const INVALID_DEFAULTS: Required<DecoderOptions> = { maxFrame: 1048576, expectPreface: true };
+
 export interface Vectors {
+  description: string;
   version: number;
   preface: { hex: string; magic: string; version: number };
   frames: FrameVector[];
