@@ -14,8 +14,8 @@ import {
 } from '../protocol/constants.js';
 import { encodeWindow } from '../protocol/encoder.js';
 import type { Frame } from '../protocol/frames.js';
-import { type BinaryMessage, type CodecOption, type MessageCodec, resolveCodec } from './codec.js';
 import type { Clock, Timer } from './clock.js';
+import { type BinaryMessage, type CodecOption, type MessageCodec, resolveCodec } from './codec.js';
 import type { DeathReport } from './death.js';
 import { EMPTY_OUTBOX, Outbox, resumePointProblem } from './outbox.js';
 import type { Transport } from './transport.js';
@@ -60,7 +60,10 @@ export interface EndpointOptions<T = Buffer> {
 }
 
 /** Validated EndpointOptions: message limits. */
-export function resolveFlow(options: EndpointOptions<unknown>): { maxMessageSize: number; receiveWindow: number } {
+export function resolveFlow(options: EndpointOptions<unknown>): {
+  maxMessageSize: number;
+  receiveWindow: number;
+} {
   const maxMessageSize = checkOption(
     'maxMessageSize',
     options.maxMessageSize ?? DEFAULT_MAX_MESSAGE,
@@ -348,6 +351,9 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     this.transport?.pingNow();
   }
 
+  /** measureRtt() calls waiting for the PONG of their own PING, by PING id. */
+  private measuring: Map<number, (ms: number) => void> | undefined;
+
   /**
    * A fresh round-trip time, in ms: sends a PING now and resolves with the RTT its PONG gives. Rejects with
    * LIFELINE_NOT_CONNECTED when no connection is up, or LIFELINE_NO_ANSWER after `timeoutMs` (default 5000).
@@ -357,17 +363,23 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
       return Promise.reject(
         new LifelineError('LIFELINE_NOT_CONNECTED', 'no connection to measure: wait for it'),
       );
+    const id = this.transport!.pingNow();
+    if (id === undefined)
+      return Promise.reject(
+        new LifelineError('LIFELINE_NOT_CONNECTED', 'no connection to measure: wait for it'),
+      );
+    if (this.measuring === undefined) this.measuring = new Map();
+    const measuring = this.measuring;
     return new Promise((resolve, reject) => {
-      const done = (ms?: number) => {
+      // The PONG of this PING, not whichever comes next (the heartbeat's own PINGs are answered too).
+      const timer = setTimeout(() => {
+        measuring.delete(id);
+        reject(new LifelineError('LIFELINE_NO_ANSWER', `no PONG within ${timeoutMs} ms`));
+      }, timeoutMs);
+      measuring.set(id, (ms) => {
         clearTimeout(timer);
-        this.off('rtt', done);
-        if (ms === undefined)
-          reject(new LifelineError('LIFELINE_NO_ANSWER', `no PONG within ${timeoutMs} ms`));
-        else resolve(ms);
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.on('rtt', done);
-      this.ping();
+        resolve(ms);
+      });
     });
   }
 
@@ -401,6 +413,10 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
 
   /** @internal */
   onFrame(frame: Frame, transport: Transport): void {
+    if (!transport.opened && (frame.type === 'data' || frame.type === 'ack' || frame.type === 'window')) {
+      transport.violation(`${frame.type.toUpperCase()} before the handshake completed`);
+      return;
+    }
     switch (frame.type) {
       case 'data':
         this.onFragment(frame.seq, frame.end, frame.payload, transport);
@@ -410,7 +426,9 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
         return;
       case 'window':
         if (frame.limit < transport.sendLimit) {
-          transport.violation(`WINDOW ${frame.limit} below the earlier ${transport.sendLimit}: windows never shrink`);
+          transport.violation(
+            `WINDOW ${frame.limit} below the earlier ${transport.sendLimit}: windows never shrink`,
+          );
           return;
         }
         transport.sendLimit = frame.limit;
@@ -543,10 +561,15 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
   }
 
   /** @internal */
-  onRtt(ms: number): void {
+  onRtt(ms: number, id: number): void {
     this.rtt = ms;
     this.stats.pings++;
     this.announce('rtt', ms);
+    const measured = this.measuring?.get(id);
+    if (measured !== undefined) {
+      this.measuring!.delete(id);
+      measured(ms);
+    }
   }
 
   /** @internal */

@@ -36,8 +36,8 @@ import { type Sweep, type SweepMember, sweepFor } from './sweep.js';
 export interface TransportHandler {
   /** A frame other than PING/PONG arrived (HELLO, WELCOME, DATA, ACK, GOAWAY). */
   onFrame(frame: Frame, transport: Transport): void;
-  /** A PONG arrived: the round-trip time in ms. */
-  onRtt(ms: number): void;
+  /** A PONG arrived: the round-trip time in ms, and the id of the PING it answered. */
+  onRtt(ms: number, id: number): void;
   /**
    * The sequence number to acknowledge now, or 0 when none is due. `urgent` (a PING or PONG is going out
    * anyway) acknowledges anything pending; otherwise only a long enough run of unacknowledged messages.
@@ -394,7 +394,7 @@ export class Transport implements SweepMember {
           return;
         }
         this.answeredId = frame.id;
-        this.handler.onRtt(ms);
+        this.handler.onRtt(ms, frame.id);
         return;
       }
       case 'goaway':
@@ -484,9 +484,14 @@ export class Transport implements SweepMember {
     this.socket.write(due > 0 ? Buffer.concat([encodeAck(due), frame]) : frame);
   }
 
-  /** Sends a PING now (lifeline ping); its PONG reports an RTT like any other. */
-  pingNow(): void {
-    if (this.state === 'open' && this.beat !== undefined) this.ping(this.beat, this.clock.now());
+  /**
+   * Sends a PING now (lifeline ping); its PONG reports an RTT like any other. Returns the PING's id, or
+   * undefined when the connection is not open.
+   */
+  pingNow(): number | undefined {
+    if (this.state !== 'open' || this.beat === undefined) return undefined;
+    this.ping(this.beat, this.clock.now());
+    return this.pingId;
   }
 
   private ping(beat: Heartbeat, now: number): void {
@@ -703,14 +708,20 @@ function applyKernel(
   keepAlive: KeepAliveOptions | false | undefined,
   linear: boolean,
 ): void {
-  try {
+  // Each layer on its own: one that fails does not keep the others off.
+  kernelStep(() => {
     // false: the kernel's settings are left alone.
     if (keepAlive !== undefined && keepAlive !== false) setKeepAlive(socket, keepAlive);
-    if (linear) {
-      // Kernel tuning for a heartbeat's stream: linear timeouts, and control frames not behind megabytes.
-      setLinearTimeouts(socket, true);
-      setNotSentLowat(socket, NOTSENT_LOWAT);
-    }
+  });
+  if (!linear) return;
+  // Kernel tuning for a heartbeat's stream: linear timeouts, and control frames not behind megabytes.
+  kernelStep(() => setLinearTimeouts(socket, true));
+  kernelStep(() => setNotSentLowat(socket, NOTSENT_LOWAT));
+}
+
+function kernelStep(apply: () => unknown): void {
+  try {
+    apply();
   } catch (err) {
     // The heartbeat still works without the kernel layer; say so once, loudly, never silently.
     if (!kernelWarned) {

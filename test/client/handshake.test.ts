@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { afterEach, describe, test } from 'node:test';
 import { acceptWelcome } from '../../src/client/client.js';
 import type { LifelineError } from '../../src/errors.js';
-import { encodePreface } from '../../src/protocol/encoder.js';
+import { encodeAck, encodeData, encodePreface, encodeWindow } from '../../src/protocol/encoder.js';
 import { largestInterval, MAX_DURATION } from '../../src/session/options.js';
 import { dial, next, RawServer, Resources, startServer, TcpProxy, until, welcome } from '../helpers/peer.js';
 
@@ -50,6 +50,22 @@ describe('a WELCOME is checked before it is applied', () => {
     await closed;
     assert.equal((client.errors[0] as LifelineError | undefined)?.code, 'LIFELINE_BAD_WELCOME');
     assert.equal(raw.peers.length, 1, 'no second attempt');
+  });
+
+  test('DATA, ACK or WINDOW before the WELCOME is a protocol-error: nothing is delivered before the session exists', async () => {
+    for (const early of [encodeData(1, Buffer.alloc(0)), encodeAck(1), encodeWindow(1 << 20)]) {
+      const raw = res.other(await RawServer.start());
+      const client = res.client(dial(raw.port));
+      const messages: Buffer[] = [];
+      client.on('message', (m) => messages.push(m));
+      const peer = await raw.peer();
+      await peer.frame((f) => f.type === 'hello');
+      peer.write(encodePreface(), early, welcome());
+      const goaway = await peer.goaway();
+      assert.equal(goaway.name, 'protocol-error');
+      assert.match(goaway.reason, /before the handshake completed/);
+      assert.deepEqual(messages, []);
+    }
   });
 
   test('the rule, on its own: timeouts too short are refused, pairs without room for an answer get a shorter interval', () => {
