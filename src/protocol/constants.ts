@@ -23,8 +23,8 @@ export const DEFAULT_MAX_FRAME = 1024 * 1024;
 export const MAX_FRAME_CEILING = 0xffff_ffff;
 /**
  * The least maxFrame a HELLO or WELCOME may announce, in bytes (as HTTP/2's SETTINGS_MAX_FRAME_SIZE, RFC 9113
- * section 6.5.2): every peer accepts a 16 KiB frame, so every message can be cut into fragments of at most
- * FRAGMENT_SIZE bytes. Announcing less is a protocol-error.
+ * section 6.5.2): every peer accepts a 16 KiB frame, so every message can be cut into fragments (of at most
+ * FRAGMENT_SIZE bytes, and at most maxFrame - 7 for a peer at the floor). Announcing less is a protocol-error.
  */
 export const MIN_MAX_FRAME = 16 * 1024;
 /**
@@ -73,7 +73,7 @@ export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 
 /** PING and PONG payload: id (u32) + the pinger's monotonic timestamp in microseconds, mod 2^32 (u32). */
 export const PING_PAYLOAD_LENGTH = 8;
-/** ACK payload: the highest DATA sequence number received in order (u48). */
+/** ACK payload: the highest message sequence number delivered in order (u48). */
 export const ACK_PAYLOAD_LENGTH = 6;
 /** DATA payload: sequence number (u48), flags (u8), then the fragment's bytes of the message. */
 export const DATA_SEQ_LENGTH = 6;

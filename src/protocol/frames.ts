@@ -15,7 +15,7 @@ export interface HelloFrame {
   window: number;
   /** Resume token of the session to resume; empty for a new session. */
   token: Buffer;
-  /** Highest DATA sequence number the client has received from the server (0 = none). */
+  /** Highest message sequence number the client delivered to its application from the server (0 = none). */
   lastReceived: number;
   /** Opaque credentials for the server's authenticate() hook; empty when none. */
   credentials: Buffer;
@@ -35,7 +35,7 @@ export interface WelcomeFrame {
   window: number;
   /** True when the session presented in HELLO was resumed. */
   resumed: boolean;
-  /** Highest DATA sequence number the server has received from the client (0 = none). */
+  /** Highest message sequence number the server delivered to its application from the client (0 = none). */
   lastReceived: number;
   /** The session's resume token (new, or the resumed one). */
   token: Buffer;
@@ -75,7 +75,7 @@ export interface WindowFrame {
 
 export interface AckFrame {
   type: 'ack';
-  /** Every DATA frame up to and including this sequence number was received. */
+  /** Every message up to and including this sequence number was delivered to the application. */
   seq: number;
 }
 
@@ -84,7 +84,7 @@ export interface GoawayFrame {
   code: number;
   /** The code's name; unknown codes read as 'protocol-error'. */
   name: GoawayName;
-  /** Highest DATA sequence number the sender has received (0 = none), so the peer knows what arrived. */
+  /** Highest message sequence number the sender delivered (0 = none), so the peer knows what arrived. */
   lastReceived: number;
   /** Human-readable reason (UTF-8), may be empty. */
   reason: string;

@@ -79,8 +79,11 @@ export class Handshake {
   };
   private readonly helloReceived: TransportHandler = {
     ...this.awaitingHello,
-    // Frames decoded from the same chunk after the HELLO (the client must wait for WELCOME).
-    onFrame: (frame, t) => t.violation(`expected one HELLO first, got ${frame.type.toUpperCase()}`),
+    // Frames decoded from the same chunk after the HELLO (the client must wait for WELCOME). A GOAWAY is the
+    // client leaving (its close() or handshake timeout): the transport ends the connection quietly.
+    onFrame: (frame, t) => {
+      if (frame.type !== 'goaway') t.violation(`expected one HELLO first, got ${frame.type.toUpperCase()}`);
+    },
   };
   private sharedParams: LivenessParams | undefined;
 
@@ -96,6 +99,8 @@ export class Handshake {
   }
 
   private onFrame(frame: Frame, transport: Transport): void {
+    // A GOAWAY in place of HELLO: the client leaves before it began (docs/PROTOCOL.md section 2.6).
+    if (frame.type === 'goaway') return;
     if (frame.type !== 'hello') {
       transport.violation(`expected one HELLO first, got ${frame.type.toUpperCase()}`);
       return;

@@ -287,6 +287,18 @@ describe('hostile peers', () => {
     await peer.closed(1000);
   });
 
+  test('a GOAWAY in place of HELLO (a client leaving before it began) is not answered: the server closes, reports it rejected (cause goaway), makes no session', async () => {
+    const server = res.server(await startServer());
+    const rejected = rejections(server);
+    const peer = res.other(await RawPeer.connect(server.address().port));
+    peer.write(encodePreface(), encodeGoaway('normal', 'changed my mind'));
+    await peer.closed(3000);
+    await until(server, 'rejected', () => rejected.length === 1, 1000);
+    assert.equal(rejected[0]!.report.cause, 'goaway');
+    assert.equal(peer.count('goaway'), 0, 'the server answered a goodbye with a GOAWAY');
+    assert.equal(server.sessions.size, 0);
+  });
+
   test('a HELLO larger than maxHelloSize is refused frame-too-large during the handshake', async () => {
     const server = res.server(await startServer({ maxHelloSize: 64 }));
     const peer = res.other(await RawPeer.connect(server.address().port));
