@@ -49,6 +49,8 @@ interface Rig {
   peer: BulkPeer;
   client: HeartbeatClient;
   deaths: DeathReport[];
+  /** Round-trip times the client measured (a PING that waits behind data shows here). */
+  rtts: number[];
   unconfirmed: number;
   /** What the client's application received ('message' events), in order. */
   received: Array<{ index: number; sha: string }>;
@@ -83,12 +85,14 @@ async function startRig(
       peer,
       client,
       deaths: [],
+      rtts: [],
       unconfirmed: 0,
       received: [],
       consumed: 0,
       heldMax: 0,
     };
     client.on('dead', (r) => rig.deaths.push(r));
+    client.on('rtt', (ms) => rig.rtts.push(ms));
     client.on('unconfirmed', (list) => {
       rig.unconfirmed += list.length;
     });
@@ -123,15 +127,15 @@ function collect(rig: Rig): void {
 function unlessDeath<T>(rig: Rig, promise: Promise<T>): Promise<T> {
   let onClient: ((r: DeathReport) => void) | undefined;
   let onPeer: ((e: JsonEvent) => void) | undefined;
+  const fail = (side: string, report: object) =>
+    new Error(`the ${side} declared a death: ${JSON.stringify(report)}; ${rtts(rig)} so far`);
   const death = new Promise<never>((_, reject) => {
     const peerDeath = rig.peer.events('dead')[0];
-    if (rig.deaths[0] !== undefined)
-      reject(new Error(`the client declared a death: ${JSON.stringify(rig.deaths[0])}`));
-    if (peerDeath !== undefined)
-      reject(new Error(`the server declared a death: ${JSON.stringify(peerDeath)}`));
-    onClient = (r) => reject(new Error(`the client declared a death: ${JSON.stringify(r)}`));
+    if (rig.deaths[0] !== undefined) reject(fail('client', rig.deaths[0]));
+    if (peerDeath !== undefined) reject(fail('server', peerDeath));
+    onClient = (r) => reject(fail('client', r));
     onPeer = (e) => {
-      if (e.event === 'dead') reject(new Error(`the server declared a death: ${JSON.stringify(e)}`));
+      if (e.event === 'dead') reject(fail('server', e));
     };
     rig.client.on('dead', onClient);
     rig.peer.on('event', onPeer);
@@ -160,8 +164,13 @@ async function closeCleanly(rig: Rig): Promise<void> {
   assert.deepEqual(rig.peer.events('unconfirmed'), [], "the server reported messages 'unconfirmed'");
 }
 
-function rtt(ms: number | undefined): string {
-  return ms === undefined ? 'never measured (no PING needed)' : `${Math.round(ms)} ms`;
+/** The longest round trip each side measured: how long a PING waited behind data. */
+function rtts(rig: Rig): string {
+  const longest = (list: number[]) => (list.length === 0 ? 'none' : `${Math.round(Math.max(...list))} ms`);
+  return (
+    `longest RTT: client ${longest(rig.rtts)}, ` +
+    `server ${longest(rig.peer.events('rtt').map((e) => Number(e.ms)))}`
+  );
 }
 
 function kbitPerS(bytes: number, ms: number): number {
@@ -236,7 +245,7 @@ describe('slow links (tc tbf), heartbeat interval 1 s / timeout 3 s', { concurre
         const ms = performance.now() - started;
         record(
           `upload ${amount} at ${kbit} kbit/s: ${(ms / 1000).toFixed(1)} s, ${kbitPerS(count * size, ms)} kbit/s of ` +
-            `messages, send() returned false ${progress.blocked} times, client RTT ${rtt(rig.client.rtt)}`,
+            `messages, send() returned false ${progress.blocked} times, ${rtts(rig)}`,
         );
         const got = rig.peer.events('message');
         assert.deepEqual(
@@ -280,7 +289,7 @@ describe('slow links (tc tbf), heartbeat interval 1 s / timeout 3 s', { concurre
         const ms = performance.now() - started;
         record(
           `download ${amount} at ${kbit} kbit/s: ${(ms / 1000).toFixed(1)} s, ${kbitPerS(count * size, ms)} kbit/s of ` +
-            `messages, send() returned false ${done.blocked} times, client RTT ${rtt(rig.client.rtt)}`,
+            `messages, send() returned false ${done.blocked} times, ${rtts(rig)}`,
         );
         assert.deepEqual(
           rig.received.map((r) => r.index),

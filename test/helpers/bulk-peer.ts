@@ -56,6 +56,7 @@ server.on('session', (s) => {
     say('message', { index: indexOf(m), bytes: m.length, sha: sha(m) });
     sample();
   });
+  s.on('rtt', (ms) => say('rtt', { ms }));
   s.on('dead', (r) => say('dead', { ...r }));
   s.on('unconfirmed', (list) => say('unconfirmed', { count: list.length }));
   s.on('close', () => say('close'));
