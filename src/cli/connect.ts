@@ -109,24 +109,53 @@ export async function connect(argv: string[]): Promise<number> {
   });
 
   const input = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
-  input.on('line', (line) => {
+  // Backpressure: when send() says wait, stop reading standard input until 'drain'; lines readline had
+  // already split wait here, in order. Nothing is dropped, however fast the input.
+  const waiting: string[] = [];
+  let blocked = false;
+  let inputEnded = false;
+  const sendLine = (line: string): boolean => {
     try {
-      client.send(line);
+      return client.send(line);
     } catch (err) {
       out.event('error', { message: (err as Error).message });
       out.status(`lifeline connect: ${(err as Error).message}`);
+      return true;
     }
+  };
+  const flush = () => {
+    blocked = false;
+    while (waiting.length > 0 && !blocked) if (!sendLine(waiting.shift()!)) block();
+    if (blocked) return;
+    if (inputEnded) endOfInput();
+    else input.resume();
+  };
+  const block = () => {
+    blocked = true;
+    input.pause();
+    client.once('drain', flush);
+  };
+  input.on('line', (line) => {
+    if (blocked || closing) {
+      if (!closing) waiting.push(line);
+      return;
+    }
+    if (!sendLine(line)) block();
   });
   const goodbye = (maxWaitMs: number) => {
     if (closing) return;
     closing = true;
     whenAcknowledged(client, maxWaitMs, () => client.close());
   };
-  // End of input: once connected at all, let what was sent be acknowledged, then say goodbye.
-  input.on('close', () => {
-    if (closing) return;
+  // End of input: once connected at all and every line sent, let it be acknowledged, then say goodbye.
+  const endOfInput = () => {
+    if (closing || blocked) return;
     if (client.sessionId === undefined) client.once('connected', () => goodbye(Number.POSITIVE_INFINITY));
     else goodbye(Number.POSITIVE_INFINITY);
+  };
+  input.on('close', () => {
+    inputEnded = true;
+    endOfInput();
   });
   let interrupted = false;
   const interrupt = () => {

@@ -33,6 +33,14 @@ export const MIN_MAX_FRAME = 16 * 1024;
  * 12 bytes of header per fragment cost under 0.1 %.
  */
 export const FRAGMENT_SIZE = 16 * 1024;
+/**
+ * What one DATA frame costs against the receive window besides its fragment's bytes (docs/PROTOCOL.md
+ * section 6): what a receiver spends to hold a frame or a message, so that a window bounds the memory of
+ * empty messages and tiny fragments too (HTTP/2 learnt this from floods of empty frames, CVE-2019-9518).
+ */
+export const DATA_FRAME_COST = 64;
+/** The smallest fragment a sender cuts when the peer's window allows no more, but for a message's last. */
+export const MIN_FRAGMENT = 1024;
 /** Default largest message (all fragments together) a side accepts, in bytes. */
 export const DEFAULT_MAX_MESSAGE = 1024 * 1024;
 /** The least maxMessage a HELLO or WELCOME may announce, in bytes: every peer accepts a 16 KiB message. */

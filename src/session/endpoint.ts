@@ -7,8 +7,10 @@ import {
   DATA_PREFIX_LENGTH,
   DEFAULT_MAX_FRAME,
   DEFAULT_MAX_MESSAGE,
+  DATA_FRAME_COST,
   DEFAULT_WINDOW,
   FRAGMENT_SIZE,
+  MIN_FRAGMENT,
   MAX_SEQ,
   MIN_MAX_MESSAGE,
 } from '../protocol/constants.js';
@@ -73,17 +75,36 @@ export function resolveFlow(options: EndpointOptions<unknown>): {
   );
   const receiveWindow = checkOption(
     'receiveWindow',
-    options.receiveWindow ?? Math.max(DEFAULT_WINDOW, maxMessageSize),
-    maxMessageSize,
+    options.receiveWindow ?? Math.max(DEFAULT_WINDOW, 2 * maxMessageSize),
+    windowFloor(maxMessageSize),
     0xffff_ffff,
     'bytes',
   );
   return { maxMessageSize, receiveWindow };
 }
 
+/**
+ * The least receive window that holds a message of `maxMessageSize` with the per-frame cost of its fragments
+ * (a sender cuts fragments of at least MIN_FRAGMENT bytes, but for a message's last).
+ */
+export function windowFloor(maxMessageSize: number): number {
+  return maxMessageSize + (Math.ceil(maxMessageSize / MIN_FRAGMENT) + 1) * DATA_FRAME_COST;
+}
+
+/**
+ * A fragment or a waiting message as it is kept: a view of the socket's chunk unless it is a small part of a
+ * larger chunk, which it would keep alive (a peer could pin 64 KiB with every byte it sends).
+ */
+function keep(view: Buffer): Buffer {
+  return view.length < FRAGMENT_SIZE && view.buffer.byteLength > 2 * view.length + 1024
+    ? Buffer.from(view)
+    : view;
+}
+
 /** A complete message waiting for a paused application, and its size (what it holds of the window). */
 interface Held<T> {
   message: T;
+  /** What it holds of the window: its bytes and the cost of its frames (DATA_FRAME_COST each). */
   bytes: number;
 }
 
@@ -182,6 +203,8 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
   /** Fragments of the message being received (views of the socket's chunks, joined at its last fragment). */
   private fragments: Buffer[] | undefined;
   private fragmentBytes = 0;
+  /** What they hold of the window: their bytes and DATA_FRAME_COST each. */
+  private fragmentCost = 0;
   /** Complete messages waiting while the application is paused, and their bytes. */
   private held: Held<T>[] | undefined;
   private heldBytes = 0;
@@ -238,7 +261,10 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     return this.peerMaxMessage;
   }
 
-  /** Bytes of messages received and waiting for a paused application (at most receiveWindow). */
+  /**
+   * What the messages waiting for a paused application hold of the receive window, in bytes: their bytes
+   * and 64 per DATA frame (at most receiveWindow).
+   */
   get waitingBytes(): number {
     return this.heldBytes;
   }
@@ -263,9 +289,9 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
   resume(): void {
     if (!this.pausedFlag) return;
     this.pausedFlag = false;
-    this.transact(() => {
-      while (!this.pausedFlag && this.held !== undefined && this.held.length > 0) this.deliverHeld();
-    });
+    // One message per transition: a listener that pauses again stops the rest (the README's echo does).
+    while (!this.pausedFlag && !this.silenced && this.held !== undefined && this.held.length > 0)
+      this.transact(() => this.deliverHeld());
   }
 
   /** Hands the oldest waiting message to the application: as 'message', or to `take` (the iterator). */
@@ -280,7 +306,7 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
 
   /** Message bytes this side holds that its application has not consumed: waiting fragments and messages. */
   private get unconsumed(): number {
-    return this.fragmentBytes + this.heldBytes;
+    return this.fragmentCost + this.heldBytes;
   }
 
   /** @internal The receive window to announce in HELLO/WELCOME for a new connection (what is free of it). */
@@ -393,6 +419,8 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     this.pause();
     try {
       for (;;) {
+        // Nothing after 'close': what still waits was never acknowledged, and the peer reports it.
+        if (this.silenced) return;
         let message: { value: T } | undefined;
         if (this.held !== undefined && this.held.length > 0)
           this.transact(() => this.deliverHeld((m) => (message = { value: m })));
@@ -400,12 +428,13 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
           yield message.value;
           continue;
         }
-        if (this.silenced) return;
         await new Promise<void>((resolve) => (this.wake = resolve));
       }
     } finally {
       this.wake = undefined;
-      this.resume();
+      // Back to 'message' events — unless nobody listens: then what arrives waits for the next loop (or a
+      // resume()), instead of being emitted to no one and acknowledged.
+      if (this.listenerCount('message') > 0) this.resume();
     }
   }
 
@@ -450,7 +479,8 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
    */
   private onFragment(seq: number, end: boolean, payload: Buffer, transport: Transport): void {
     const length = payload.length;
-    transport.received += length;
+    const cost = length + DATA_FRAME_COST;
+    transport.received += cost;
     if (transport.received > transport.grantLimit) {
       transport.violation(
         `${transport.received} bytes of messages received where the window allowed ${transport.grantLimit}`,
@@ -479,10 +509,12 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
       );
       return;
     }
+    const messageCost = this.fragmentCost + cost;
     if (!end) {
       if (this.fragments === undefined) this.fragments = [];
-      this.fragments.push(payload);
+      this.fragments.push(keep(payload));
       this.fragmentBytes = total;
+      this.fragmentCost = messageCost;
       this.grant(transport);
       return;
     }
@@ -492,6 +524,7 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
       whole = Buffer.concat(this.fragments, total);
       this.fragments = undefined;
       this.fragmentBytes = 0;
+      this.fragmentCost = 0;
     }
     let message: T;
     if (this.codec === undefined) message = whole as T;
@@ -509,8 +542,11 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     this.bytesSinceAck += total;
     if (this.pausedFlag || (this.held !== undefined && this.held.length > 0)) {
       if (this.held === undefined) this.held = [];
-      this.held.push({ message, bytes: total });
-      this.heldBytes += total;
+      this.held.push({
+        message: this.codec === undefined ? (keep(whole) as T) : message,
+        bytes: messageCost,
+      });
+      this.heldBytes += messageCost;
       this.wake?.();
       this.wake = undefined;
       this.grant(transport);
@@ -622,14 +658,21 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     // message half received on the last connection is sent again whole.
     transport.sendLimit = this.peerWindow;
     transport.grantLimit = this.announcedWindow;
-    this.fragments = undefined;
-    this.fragmentBytes = 0;
+    this.dropFragments();
     this.acknowledge(peerReceived, transport);
     // Nothing after what the peer received is on this connection yet: it is written (again) from here.
     this.writtenSeq = Math.min(this.writtenSeq, Math.max(peerReceived, this.outbox.acknowledged));
     this.writingOffset = 0;
     this.dropUnsendable();
     this.writePending();
+    this.maybeDrain();
+  }
+
+  /** A message half received on a connection that ended: its fragments are sent again whole. */
+  private dropFragments(): void {
+    this.fragments = undefined;
+    this.fragmentBytes = 0;
+    this.fragmentCost = 0;
   }
 
   /**
@@ -658,9 +701,12 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
           const seq = this.writtenSeq + 1;
           const payload = this.outbox.payload(seq);
           const from = this.writingOffset;
-          const length = Math.min(payload.length - from, fragmentSize, transport.sendLimit - transport.sent);
-          // The peer's window is full: its WINDOW frame resumes the writing. (An empty message needs no room.)
-          if (length <= 0 && payload.length > from) {
+          const rest = payload.length - from;
+          const room = transport.sendLimit - transport.sent - DATA_FRAME_COST;
+          const length = Math.min(rest, fragmentSize, room);
+          // The peer's window is too full for the rest or a fragment of MIN_FRAGMENT bytes: its WINDOW
+          // frame resumes the writing (so that a message never costs more than windowFloor() allows for).
+          if (room < 0 || (length < rest && length < MIN_FRAGMENT)) {
             blocked = true;
             break;
           }
@@ -735,6 +781,7 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     if (this.transport !== transport) return;
     this.transport = undefined;
     this.clearAckTimer();
+    this.dropFragments();
   }
 
   private clearAckTimer(): void {
@@ -788,6 +835,9 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     if (name === 'close') {
       this.silenced = true;
       this.clearAckTimer();
+      // Never delivered, never acknowledged: the peer reports them 'unconfirmed'.
+      this.held = undefined;
+      this.heldBytes = 0;
       this.wake?.();
       this.wake = undefined;
     }

@@ -45,6 +45,12 @@ export class Heartbeat {
   /** When the peer was last heard (ms); at first, when the session was established. */
   lastHeardAt: number;
   lastPingAt = Number.NEGATIVE_INFINITY;
+  /**
+   * When this side last wrote anything to the peer (ms); at first, when the session was established. A side
+   * that only listens — the receiver of a bulk transfer, busy hearing the peer — still PINGs after its own
+   * silence: the peer, whose PINGs may wait behind its own data, hears it over the idle direction.
+   */
+  lastSentAt: number;
   /** After a stall of this process, no death is declared before this time (see check()). */
   private graceUntil = 0;
   /** The phi detector's state; the deadline detector needs nothing but lastHeardAt. */
@@ -54,6 +60,7 @@ export class Heartbeat {
   constructor(params: LivenessParams, now: number) {
     this.params = params;
     this.lastHeardAt = now;
+    this.lastSentAt = now;
     if (params.detector !== 'deadline') {
       this.detector = createDetector(
         params.detector,
@@ -78,6 +85,20 @@ export class Heartbeat {
   /** A PING went out at `now`. */
   pinged(now: number): void {
     this.lastPingAt = now;
+    this.lastSentAt = now;
+  }
+
+  /** Something went out to the peer at `now` (a frame, a batch of DATA). */
+  sent(now: number): void {
+    this.lastSentAt = now;
+  }
+
+  /**
+   * What the next PING is counted from: the older of the peer's last word and ours (each side is heard at
+   * least once per pingAfter, and hears at least that often), or the last PING if later.
+   */
+  private get quietSince(): number {
+    return Math.max(Math.min(this.lastHeardAt, this.lastSentAt), this.lastPingAt);
   }
 
   /** After this much silence (ms) this side PINGs: the client after one interval, the server after 1.5. */
@@ -118,6 +139,7 @@ export class Heartbeat {
     return (
       this.params.mode === 'passive' &&
       now - this.lastHeardAt < this.params.interval &&
+      now - this.lastSentAt < this.params.interval &&
       this.deadAt(now) - now > this.pingAfter
     );
   }
@@ -138,9 +160,7 @@ export class Heartbeat {
       }
       return 'dead';
     }
-    return now - Math.max(this.lastHeardAt, this.lastPingAt) >= this.pingAfter - PING_QUANTUM_MS
-      ? 'ping'
-      : 'wait';
+    return now - this.quietSince >= this.pingAfter - PING_QUANTUM_MS ? 'ping' : 'wait';
   }
 
   /**
@@ -151,7 +171,7 @@ export class Heartbeat {
   wakeIn(now: number): number {
     if (this.params.mode === 'off') return Number.POSITIVE_INFINITY;
     const deadAt = this.deadAt(now);
-    const pingAt = Math.max(this.lastHeardAt, this.lastPingAt) + this.pingAfter;
+    const pingAt = this.quietSince + this.pingAfter;
     if (deadAt <= pingAt) return Math.max(1, Math.ceil(deadAt - now));
     return Math.max(1, Math.ceil((pingAt - now) / PING_QUANTUM_MS) * PING_QUANTUM_MS);
   }

@@ -13,7 +13,13 @@ import {
   setNotSentLowat,
   tcpInfo,
 } from '../keepalive/index.js';
-import { FRAGMENT_SIZE, frameCompletionMs, GoawayCode, type GoawayName } from '../protocol/constants.js';
+import {
+  DATA_FRAME_COST,
+  FRAGMENT_SIZE,
+  frameCompletionMs,
+  GoawayCode,
+  type GoawayName,
+} from '../protocol/constants.js';
 import { type DecodeError, Decoder, decodedBeforeThrow, decodeWhole } from '../protocol/decoder.js';
 import {
   encodeAck,
@@ -124,8 +130,10 @@ export class Transport implements SweepMember {
   private pingTokensAt = 0;
   private pingMilliTokens = 0;
   private confirming = false;
-  /** When the frame being reassembled was first seen unfinished, and the DATA count then (its progress). */
+  /** When the frame being reassembled was first seen unfinished, and the frame count then (its progress). */
   private partial: { since: number; mark: number } | undefined;
+  /** Frames decoded on this connection: a frame completed since the last look is progress. */
+  private framesIn = 0;
   private prefaceSent = false;
   /**
    * This side said GOAWAY, announcing the last DATA it received: DATA arriving after it is not delivered
@@ -240,6 +248,7 @@ export class Transport implements SweepMember {
   /** Ends a batch, and sizes the next one by whether the kernel took this one whole. */
   uncork(): void {
     this.socket.uncork();
+    this.beat?.sent(this.clock.now());
     if (this.socket.writableLength === 0) this.batch = Math.min(this.batch * 2, MAX_BATCH);
     else this.batch = FRAGMENT_SIZE;
   }
@@ -251,7 +260,7 @@ export class Transport implements SweepMember {
    */
   writeFragment(seq: number, payload: Buffer, from: number, length: number, end: boolean): void {
     let ok: boolean;
-    this.sent += length;
+    this.sent += length + DATA_FRAME_COST;
     if (length <= 1024) ok = this.socket.write(encodeData(seq, payload, end, from, from + length));
     else {
       // Large fragments go out uncopied: header and a view of the payload, written together.
@@ -273,7 +282,9 @@ export class Transport implements SweepMember {
 
   /** Writes an ACK now. */
   sendAck(seq: number): void {
-    if (this.state === 'open' && this.socket.writable) this.socket.write(encodeAck(seq));
+    if (this.state !== 'open' || !this.socket.writable) return;
+    this.beat?.sent(this.clock.now());
+    this.socket.write(encodeAck(seq));
   }
 
   /**
@@ -329,7 +340,10 @@ export class Transport implements SweepMember {
     if (error !== undefined) this.refuse(error);
     else if (this.state === 'open' && this.socket.writable) {
       const due = this.handler.ackDue(false);
-      if (due > 0) this.socket.write(encodeAck(due));
+      if (due > 0) {
+        beat?.sent(now);
+        this.socket.write(encodeAck(due));
+      }
     }
   }
 
@@ -363,6 +377,7 @@ export class Transport implements SweepMember {
   }
 
   onFrame(frame: Frame): void {
+    this.framesIn++;
     if (this.state === 'closing') {
       // Still read while closing: the peer's ACKs, its GOAWAY, and DATA sent before it heard ours.
       if (frame.type === 'data' ? this.saidGoaway : frame.type !== 'ack' && frame.type !== 'goaway') return;
@@ -480,6 +495,7 @@ export class Transport implements SweepMember {
     // The socket ends itself on the peer's FIN (allowHalfOpen false): nothing more can go out, and no ACK
     // is counted as sent.
     if (!this.socket.writable) return;
+    this.beat?.sent(this.clock.now());
     const due = this.handler.ackDue(true);
     this.socket.write(due > 0 ? Buffer.concat([encodeAck(due), frame]) : frame);
   }
@@ -561,8 +577,8 @@ export class Transport implements SweepMember {
 
   /**
    * A frame started and not finished in time (frameCompletionMs: a minimum rate after a grace period,
-   * docs/PROTOCOL.md section 6) is a protocol error: a trickled frame holds its buffer for a bounded time. Progress is any DATA
-   * delivered since the last look: a bulk stream, whose reads end mid-frame all the time, always has some.
+   * docs/PROTOCOL.md section 6) is a protocol error: a trickled frame holds its buffer for a bounded time. Progress is any frame
+   * completed since the last look: a bulk stream, whose reads end mid-frame all the time, always has some.
    */
   private checkPartialFrame(now: number): void {
     const decoder = this.decoder;
@@ -570,7 +586,8 @@ export class Transport implements SweepMember {
       this.partial = undefined;
       return;
     }
-    const mark = this.handler.lastReceived();
+    // Per frame, not per message: a message of many fragments makes progress with every one of them.
+    const mark = this.framesIn;
     const partial = this.partial;
     if (partial === undefined || mark !== partial.mark) {
       this.partial = { since: now, mark };

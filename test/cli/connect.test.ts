@@ -14,6 +14,34 @@ describe('lifeline connect', () => {
     for (const stop of stops) await stop();
   });
 
+  test('standard input faster than the server acknowledges: every line is sent, in order, none dropped (backpressure, not LIFELINE_BUFFER_FULL)', async () => {
+    const served = await startServe();
+    stops.push(() => served.reader.stop());
+    const LINES = 120_000; // 12 MB of 100-byte lines: past the 8 MiB replay buffer if nothing waited
+    const input = `${Array.from({ length: LINES }, (_, i) => String(i).padEnd(100, '.')).join('\n')}\n`;
+    const done = await runToEnd(
+      ['connect', `127.0.0.1:${served.port}`, '--json', '--no-reconnect'],
+      60_000,
+      input,
+    );
+    assert.equal(done.code, 0, done.stderr);
+    const events = jsonLines(done.stdout);
+    assert.deepEqual(
+      events.filter((e) => e.event === 'error' || e.event === 'unconfirmed'),
+      [],
+    );
+    await served.reader.waitFor(
+      () => served.reader.events.filter((e) => e.event === 'message').length >= LINES,
+      30_000,
+    );
+    const texts = served.reader.events.filter((e) => e.event === 'message').map((e) => String(e.text));
+    assert.equal(texts.length, LINES);
+    assert.ok(
+      texts.every((t, i) => t.startsWith(`${i}.`)),
+      'lines arrived out of order',
+    );
+  });
+
   test('each reconnect line says why the attempt failed (refused)', async () => {
     const c = startCli(['connect', '127.0.0.1:1']);
     stops.push(() => c.stop());

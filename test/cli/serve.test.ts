@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { renderTable } from '../../src/cli/table.js';
 import type { SessionView } from '../../src/metrics/feed.js';
+import { DATA_FRAME_COST } from '../../src/protocol/constants.js';
 import { encodeData } from '../../src/protocol/encoder.js';
 import { cliArgv, EventReader, runCli } from '../helpers/cli.js';
 import { createNetns, needNetns } from '../helpers/netns.js';
@@ -163,9 +164,10 @@ describe('lifeline serve --echo under a fast sender', () => {
     let sent = 0;
     // Send while the server's window allows, until it stops granting more for a second.
     for (let quiet = 0; quiet < 10 && sent < 64 * 1024 * 1024; ) {
-      if (sent + SIZE <= windowLimit()) {
+      // Each DATA frame costs its bytes and DATA_FRAME_COST against the window.
+      if (sent + SIZE + DATA_FRAME_COST <= windowLimit()) {
         peer.write(encodeData(++seq, Buffer.alloc(SIZE, seq & 0xff)));
-        sent += SIZE;
+        sent += SIZE + DATA_FRAME_COST;
         quiet = 0;
       } else {
         await new Promise((r) => setTimeout(r, 100));

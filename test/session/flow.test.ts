@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, test } from 'node:test';
 import { ffi, setInt } from '../../src/keepalive/ffi.js';
 import { socketFd } from '../../src/keepalive/socket.js';
-import { FRAGMENT_SIZE } from '../../src/protocol/constants.js';
+import { DATA_FRAME_COST, FRAGMENT_SIZE, MIN_FRAGMENT } from '../../src/protocol/constants.js';
 import { encodeData, encodePing, encodeWindow } from '../../src/protocol/encoder.js';
 import type { Session } from '../../src/server/session.js';
 import { dial, next, RawPeer, Resources, startServer, until } from '../helpers/peer.js';
@@ -68,7 +68,10 @@ describe('fragments and the receive window', () => {
     assert.ok(refused > 0, 'send() never returned false against a paused peer');
     await eventually(5000, 'the window to fill', () => session.waitingBytes >= WINDOW - 32 * 1024);
     assert.equal(got.length, 0);
-    assert.ok(session.waitingBytes <= WINDOW, `${session.waitingBytes} bytes held for a ${WINDOW}-byte window`);
+    assert.ok(
+      session.waitingBytes <= WINDOW,
+      `${session.waitingBytes} bytes held for a ${WINDOW}-byte window`,
+    );
     // Nothing held was acknowledged: the sender still holds every message for replay.
     assert.equal(client.buffered, 40 * 32 * 1024);
     const drained = next(client, 'drain');
@@ -96,28 +99,84 @@ describe('fragments and the receive window', () => {
     assert.deepEqual(got.map(digest), messages.map(digest));
     assert.ok(mostWaiting <= WINDOW, `${mostWaiting} bytes waited for a ${WINDOW}-byte window`);
     assert.ok(waits > 0, 'the sender never had to wait for the slow reader');
-    assert.equal(session.paused, false, 'leaving the loop resumes the session');
+    // Nobody listens to 'message': the session stays paused, and what arrives waits for the next loop.
+    assert.equal(session.paused, true);
   });
 
-  test('the peer window bounds what the sender writes: a peer that grants nothing receives one window, then more as it grants', async () => {
+  test('the peer window bounds what the sender writes (its bytes and 64 per frame): a peer that grants nothing receives one window, then more as it grants', async () => {
     const server = res.server(await startServer({ interval: 500, timeout: 2000 }));
     const sessionP = next<[Session]>(server, 'session');
     const peer = res.other(await RawPeer.connect(server.address().port));
     await peer.handshake({ window: 100_000 });
     const [session] = await sessionP;
     session.send(Buffer.alloc(300_000, 1));
-    const dataBytes = () =>
-      peer.frames.reduce((n, f) => n + (f.type === 'data' ? f.payload.length : 0), 0);
-    await until(peer, 'frame', () => dataBytes() === 100_000, 2000);
+    const fragments = () => peer.frames.filter((f) => f.type === 'data');
+    const cost = () =>
+      fragments().reduce((n, f) => n + (f.type === 'data' ? f.payload.length + DATA_FRAME_COST : 0), 0);
+    // It stops where the next fragment (at least MIN_FRAGMENT bytes) would pass the window.
+    await eventually(2000, 'the first window used', () => cost() > 100_000 - MIN_FRAGMENT - DATA_FRAME_COST);
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal(dataBytes(), 100_000, 'the session wrote past the window its peer announced');
+    assert.ok(cost() <= 100_000, `the session wrote ${cost()} bytes against a window of 100000`);
     peer.write(encodeWindow(250_000));
-    await until(peer, 'frame', () => dataBytes() === 250_000, 2000);
-    peer.write(encodeWindow(300_000));
-    await until(peer, 'frame', () => peer.frames.some((f) => f.type === 'data' && f.end), 2000);
-    assert.equal(dataBytes(), 300_000);
-    const fragments = peer.frames.filter((f) => f.type === 'data');
-    assert.ok(fragments.every((f) => f.type === 'data' && f.seq === 1 && f.payload.length <= FRAGMENT_SIZE));
+    await eventually(2000, 'the second window used', () => cost() > 250_000 - MIN_FRAGMENT - DATA_FRAME_COST);
+    assert.ok(cost() <= 250_000);
+    peer.write(encodeWindow(400_000));
+    await until(peer, 'frame', () => fragments().some((f) => f.type === 'data' && f.end), 2000);
+    const bytes = fragments().reduce((n, f) => n + (f.type === 'data' ? f.payload.length : 0), 0);
+    assert.equal(bytes, 300_000);
+    assert.ok(
+      fragments().every((f) => f.type === 'data' && f.seq === 1 && f.payload.length <= FRAGMENT_SIZE),
+    );
+  });
+
+  test('a paused session holds empty messages against its window too: a flood of them is bounded', async () => {
+    const WINDOW = 64 * 1024;
+    const { session, client } = await pair({ receiveWindow: WINDOW, maxMessageSize: 16 * 1024 }, {});
+    session.pause();
+    let sent = 0;
+    while (client.send(Buffer.alloc(0)) && sent < 100_000) sent++;
+    await eventually(3000, 'the window to fill', () => session.waitingBytes > WINDOW - 2 * DATA_FRAME_COST);
+    assert.ok(session.waitingBytes <= WINDOW);
+    assert.ok(
+      session.waitingBytes / DATA_FRAME_COST <= WINDOW / DATA_FRAME_COST,
+      'more empty messages held than the window allows',
+    );
+    const got: Buffer[] = [];
+    session.on('message', (m) => got.push(m));
+    session.resume();
+    await until(session, 'message', () => got.length === client.stats.messagesOut, 5000);
+  });
+
+  test('resume() delivers one message at a time: a listener that pauses again stops the rest', async () => {
+    const { session, client } = await pair({}, {});
+    session.pause();
+    for (let i = 0; i < 10; i++) client.send(String(i));
+    await eventually(2000, 'ten messages waiting', () => session.waitingBytes >= 10 * DATA_FRAME_COST);
+    const got: string[] = [];
+    session.on('message', (m) => {
+      got.push(m.toString());
+      session.pause();
+    });
+    session.resume();
+    assert.deepEqual(got, ['0']);
+    assert.equal(session.paused, true);
+    session.resume();
+    assert.deepEqual(got, ['0', '1']);
+  });
+
+  test('leaving a for-await loop with nobody listening keeps the messages for the next loop, unacknowledged', async () => {
+    const { session, client } = await pair({}, {});
+    for (let i = 0; i < 10; i++) client.send(String(i));
+    const got: string[] = [];
+    for await (const m of session) {
+      got.push(m.toString());
+      break;
+    }
+    for await (const m of session) {
+      got.push(m.toString());
+      if (got.length === 10) break;
+    }
+    assert.deepEqual(got, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
   });
 });
 

@@ -8,7 +8,7 @@ import { prng } from './scheduler.js';
 import { type HookEvent, type Side, TIMEOUT, World, type WorldParams } from './world.js';
 
 export type Step = { after: number } & (
-  | { do: 'send'; side: Side; n: number }
+  | { do: 'send'; side: Side; n: number; big?: boolean }
   | { do: 'sendOn'; side: Side; on: HookEvent; n: number }
   | { do: 'cut'; how: 'rst' | 'fin' }
   | { do: 'stall'; way: 'up' | 'down' | 'both'; ms: number }
@@ -19,6 +19,7 @@ export type Step = { after: number } & (
   | { do: 'slowStore'; ms: number }
   | { do: 'goaway'; side: Side; name: GoawayName }
   | { do: 'pingFlood' }
+  | { do: 'appPause'; side: Side; ms: number }
 );
 
 export interface Schedule {
@@ -47,7 +48,16 @@ const goawayNames: GoawayName[] = [
 const action: fc.Arbitrary<Omit<Step, 'after'>> = fc.oneof(
   {
     weight: 8,
-    arbitrary: fc.record({ do: fc.constant('send' as const), side, n: fc.integer({ min: 1, max: 6 }) }),
+    arbitrary: fc.record({
+      do: fc.constant('send' as const),
+      side,
+      n: fc.integer({ min: 1, max: 6 }),
+      // Some messages span several DATA fragments (16 KiB each), so that a break can fall between them.
+      big: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(false) },
+        { weight: 1, arbitrary: fc.constant(true) },
+      ),
+    }),
   },
   {
     weight: 3,
@@ -109,6 +119,14 @@ const action: fc.Arbitrary<Omit<Step, 'after'>> = fc.oneof(
     arbitrary: fc.record({ do: fc.constant('goaway' as const), side, name: fc.constantFrom(...goawayNames) }),
   },
   { weight: 1, arbitrary: fc.record({ do: fc.constant('pingFlood' as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      do: fc.constant('appPause' as const),
+      side,
+      ms: fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 300, max: 6000 })),
+    }),
+  },
 );
 
 const step: fc.Arbitrary<Step> = fc.tuple(after, action).map(([a, s]) => ({ after: a, ...s }) as Step);
@@ -185,13 +203,16 @@ const FAULTS: ReadonlySet<Step['do']> = new Set([
   'serverClose',
   'goaway',
   'pingFlood',
+  // A paused application's waiting messages are not acknowledged: if the session ends meanwhile (even by an
+  // orderly close), they are reported unconfirmed, and rightly so.
+  'appPause',
 ]);
 
 function apply(world: World, s: Step): void {
   if (FAULTS.has(s.do)) world.faultsAt.push(world.scheduler.now);
   switch (s.do) {
     case 'send':
-      return world.send(s.side, s.n);
+      return world.send(s.side, s.n, undefined, s.big === true);
     case 'sendOn':
       world.hooks[s.side].set(s.on, (world.hooks[s.side].get(s.on) ?? 0) + s.n);
       return;
@@ -223,6 +244,8 @@ function apply(world: World, s: Step): void {
       return world.goaway(s.side, s.name);
     case 'pingFlood':
       return world.pingFlood();
+    case 'appPause':
+      return world.appPause(s.side, s.ms);
   }
 }
 

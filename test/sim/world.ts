@@ -150,13 +150,15 @@ export class World {
   }
 
   /** The application on `side` sends `n` messages (numbered; a refused send() is not counted). */
-  send(side: Side, n: number, on?: Endpoint): void {
+  send(side: Side, n: number, on?: Endpoint, big = false): void {
     const endpoint = on ?? (side === 'client' ? this.client : this.current);
     if (endpoint === undefined) return;
     for (let i = 0; i < n; i++) {
       const number = ++this.counter[side];
       try {
-        endpoint.send(`${side === 'client' ? 'c' : 's'}${number}`);
+        const text = `${side === 'client' ? 'c' : 's'}${number}`;
+        // A big one is padded with spaces (its number still reads): 40 000 bytes, three fragments.
+        endpoint.send(big ? text.padEnd(40_000, ' ') : text);
         this.sent[side].push(number);
         this.sentAt.set(`${side}${number}`, this.scheduler.now);
       } catch (err) {
@@ -165,6 +167,15 @@ export class World {
           this.problems.push(`${side} send() threw ${code ?? ''} ${(err as Error).message}`);
       }
     }
+  }
+
+  /** The application on `side` pauses its session (flow control) and resumes it `ms` later. */
+  appPause(side: Side, ms: number): void {
+    const endpoint = side === 'client' ? this.client : this.current;
+    const process = side === 'client' ? this.clientProcess : this.listening?.process;
+    if (endpoint === undefined || process === undefined) return;
+    endpoint.pause();
+    this.scheduler.at(process, this.scheduler.now + ms, () => endpoint.resume(), `${side} resume()`);
   }
 
   /** The side's current connection says GOAWAY `name` (as another implementation, or a future one, might). */
