@@ -33,7 +33,8 @@ test(`every message is delivered once and in order or reported unconfirmed, unde
   console.log(`model: ${played} schedules in ${s.toFixed(1)} s (${Math.round(played / s)}/s)`);
   if (!result.failed) return;
   const [schedule] = result.counterexample as [Schedule];
-  const violations = await play(schedule);
+  // Played again for its violations; a schedule that throws (a livelock) reports its error instead.
+  const violations = await play(schedule).catch((err: unknown) => [String(err)]);
   const replay = `LIFELINE_SIM_SEED=${result.seed} LIFELINE_SIM_PATH=${result.counterexamplePath}`;
   assert.fail(
     `schedule failed after ${result.numRuns} run(s), shrunk ${result.numShrinks} time(s); replay with\n` +

@@ -157,8 +157,8 @@ export class World {
       const number = ++this.counter[side];
       try {
         const text = `${side === 'client' ? 'c' : 's'}${number}`;
-        // A big one is padded with spaces (its number still reads): 40 000 bytes, three fragments.
-        endpoint.send(big ? text.padEnd(40_000, ' ') : text);
+        // A big one is padded with spaces (its number still reads): 20 000 bytes, two fragments.
+        endpoint.send(big ? text.padEnd(20_000, ' ') : text);
         this.sent[side].push(number);
         this.sentAt.set(`${side}${number}`, this.scheduler.now);
       } catch (err) {
