@@ -52,6 +52,13 @@ export interface TcpInfo {
   reordering: number;
   /** Retransmissions over the connection's life. */
   totalRetrans: number;
+  /** Bytes written and not yet sent (Linux 4.6+; undefined on older kernels). */
+  notsentBytes?: number;
+  /**
+   * The peer's receive window as last advertised, bytes (Linux 5.4+; undefined on older kernels): 0 for a
+   * peer that stopped reading.
+   */
+  sndWnd?: number;
 }
 
 /** Bytes up to and including tcpi_total_retrans: the layout of Linux 2.6.10 onwards. */
@@ -71,8 +78,15 @@ export function tcpInfo(socket: net.Socket): TcpInfo | undefined {
   if (fd < 0) return undefined;
   const length = readTcpInfo(fd, f.options.TCP_INFO, f.options.IPPROTO_TCP);
   if (length < MIN_TCP_INFO) return undefined;
-  return decodeTcpInfo(TCP_INFO_BUFFER);
+  const info = decodeTcpInfo(TCP_INFO_BUFFER);
+  if (length >= NOTSENT_END) info.notsentBytes = u32(TCP_INFO_BUFFER, 144);
+  if (length >= SND_WND_END) info.sndWnd = u32(TCP_INFO_BUFFER, 228);
+  return info;
 }
+
+/** Where tcpi_notsent_bytes (offset 144, Linux 4.6) and tcpi_snd_wnd (offset 228, Linux 5.4) end. */
+const NOTSENT_END = 148;
+const SND_WND_END = 232;
 
 /** Decodes a Linux struct tcp_info by offset; `b` must hold at least 104 bytes in host byte order. */
 export function decodeTcpInfo(b: Buffer): TcpInfo {

@@ -98,7 +98,7 @@ export class Session<T = Buffer> extends Endpoint<T> {
     super(options);
     if (record !== undefined) {
       // Continuing a session another connection (or another server of a fleet) left behind.
-      this.receivedSeq = record.receivedSeq;
+      this.restoreReceived(record.receivedSeq);
       this.outbox = Outbox.restore(record.nextSeq, record.unacked);
       this.writtenSeq = record.nextSeq - 1;
       this.epoch = record.epoch;

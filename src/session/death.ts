@@ -103,11 +103,17 @@ export function ackClockMoving(info: TcpInfo | undefined, freshMs: number): bool
  *   answering: 'peer-unresponsive' — hung, stopped (SIGSTOP), stuck in a long pause, or a reader that
  *   stopped while we streamed to it: its window closed and only zero-window probes go out (Linux counts
  *   them in `probes` and does not renew tcpi_last_ack_recv for their answers, so they read as neither);
+ * - nothing in flight but probes going out while the peer's window is open (tcpi_snd_wnd > 0, Linux 5.4+):
+ *   our segments cannot even leave this host (a local firewall, an interface down): 'network';
  * - unacknowledged segments but a fresh ACK (the ACK clock still moving when the slow-link grace ran out):
  *   the peer's kernel takes our bytes and its program still does not answer: 'peer-unresponsive';
  * - without TCP_INFO (another platform, a closed fd, a socket not over TCP): 'unknown'.
  */
 export function diagnose(info: TcpInfo | undefined, freshMs = 0): Diagnosis {
   if (info === undefined) return 'unknown';
-  return info.unacked > 0 && info.lastAckReceivedMs >= freshMs ? 'network' : 'peer-unresponsive';
+  if (info.unacked > 0) return info.lastAckReceivedMs >= freshMs ? 'network' : 'peer-unresponsive';
+  // Nothing in flight, yet the kernel probes with the peer's window open: our segments cannot leave this
+  // host (a local firewall, an interface down), which is the network too. A stopped reader closed its window.
+  if (info.probes > 0 && info.sndWnd !== undefined && info.sndWnd > 0) return 'network';
+  return 'peer-unresponsive';
 }

@@ -776,6 +776,12 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     if (unconfirmed.length > 0) this.announce('unconfirmed', unconfirmed);
   }
 
+  /** @internal Continues from a record: every message up to `seq` was delivered (none waits). */
+  protected restoreReceived(seq: number): void {
+    this.receivedSeq = seq;
+    this.completedSeq = seq;
+  }
+
   /** @internal */
   protected detach(transport: Transport): void {
     if (this.transport !== transport) return;

@@ -114,7 +114,7 @@ describe('heartbeat against real network faults', { concurrency: false }, () => 
 
         const dead = await client.waitFor((e) => e.event === 'dead', TIMEOUT + 5000, from);
         assert.equal(dead.cause, 'heartbeat-timeout');
-        assert.equal(dead.diagnosis, 'network');
+        assert.equal(dead.diagnosis, 'network', `client: ${String(dead.detail)}`);
         assert.ok(
           Number(dead.silentMs) >= TIMEOUT,
           `client declared after only ${dead.silentMs} ms of silence`,
