@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
+import { eventually } from '../helpers/wait.js';
 import { jsonLines, runToEnd, type Served, startCli, startServe } from './helpers.js';
 
 describe('lifeline connect', () => {
@@ -30,10 +31,8 @@ describe('lifeline connect', () => {
       events.filter((e) => e.event === 'error' || e.event === 'unconfirmed'),
       [],
     );
-    await served.reader.waitFor(
-      () => served.reader.events.filter((e) => e.event === 'message').length >= LINES,
-      30_000,
-    );
+    const messages = () => served.reader.events.filter((e) => e.event === 'message').length;
+    await eventually(30_000, `${LINES} messages at the server`, () => messages() >= LINES, 100);
     const texts = served.reader.events.filter((e) => e.event === 'message').map((e) => String(e.text));
     assert.equal(texts.length, LINES);
     assert.ok(
