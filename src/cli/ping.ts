@@ -97,7 +97,9 @@ export async function ping(argv: string[]): Promise<number> {
       if (sentAt.length > 0) overdue(performance.now(), true);
       if (sentAt.length > 0 || failure === undefined) report();
       client.close();
-      resolve(failure !== undefined && rtts.length === 0 ? 1 : rtts.length > 0 ? 0 : 1);
+      // Non-zero when nothing was answered, or the peer died or threw us out (GOAWAY too-many-pings...)
+      // before every PING was: a script must not read a cut-short run as a success.
+      resolve(failure !== undefined || rtts.length === 0 ? 1 : 0);
     };
     const report = () => {
       const s = summarize(sentAt.length, rtts);

@@ -1,7 +1,10 @@
 // lifeline ping against a real `lifeline serve` on loopback: a line per answer, the summary, --json.
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { summarize } from '../../src/cli/ping.js';
+import { createServer } from '../../src/index.js';
+import type { DeathReport } from '../../src/session/death.js';
 import { jsonLines, runToEnd, type Served, startCli, startServe } from './helpers.js';
 
 describe('lifeline ping', () => {
@@ -113,5 +116,46 @@ describe('lifeline ping', () => {
     assert.equal(s.avg, 2.5);
     assert.ok(Math.abs(s.mdev! - Math.sqrt(1.25)) < 1e-12);
     assert.deepEqual(summarize(2, []), { sent: 2, received: 0, lost: 2 });
+  });
+});
+
+describe('lifeline ping and the PING allowance (issue 11: traffic-honest-pinger-kicked)', () => {
+  test('at -i 100ms, the documented minimum, it is never thrown out by a server whose event loop is busy 60 ms every 700 ms', async () => {
+    const deaths: DeathReport[] = [];
+    const server = createServer({}, (s) => s.on('dead', (r) => deaths.push(r)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // The busy loop runs in this process, the server's: PINGs queue up and are read in bunches.
+    const work = setInterval(() => {
+      const t = performance.now();
+      while (performance.now() - t < 60) {
+        // Deliberately blocks the server's event loop.
+      }
+    }, 700);
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const r = await runToEnd(['ping', `127.0.0.1:${port}`, '-i', '100ms', '-c', '60'], 30_000);
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /^60 pings sent, 60 answered, 0% lost/m);
+      assert.deepEqual(
+        deaths.map((d) => d.goaway),
+        [],
+      );
+    } finally {
+      clearInterval(work);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  test('thrown out with GOAWAY too-many-pings (a server allowing 1 PING a second), it says so and exits non-zero', async () => {
+    const server = createServer({ interval: 1000, timeout: 3000, maxPingsPerInterval: 1 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const r = await runToEnd(['ping', `127.0.0.1:${port}`, '-i', '100ms', '-c', '50'], 30_000);
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(r.stderr, /too-many-pings/);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
