@@ -4,14 +4,14 @@
 import { EventEmitter } from 'node:events';
 import { checkOption, LifelineError } from '../errors.js';
 import {
+  DATA_FRAME_COST,
   DATA_PREFIX_LENGTH,
   DEFAULT_MAX_FRAME,
   DEFAULT_MAX_MESSAGE,
-  DATA_FRAME_COST,
   DEFAULT_WINDOW,
   FRAGMENT_SIZE,
-  MIN_FRAGMENT,
   MAX_SEQ,
+  MIN_FRAGMENT,
   MIN_MAX_MESSAGE,
 } from '../protocol/constants.js';
 import { encodeWindow } from '../protocol/encoder.js';
