@@ -4,7 +4,7 @@
 // timeouts Linux retransmits a thin stream every RTO (at least 200 ms) for up to 6 tries before backing off
 // (Documentation/networking/ip-sysctl.rst, tcp_thin_linear_timeouts), so loss costs ~0.2 s per try instead.
 import type * as net from 'node:net';
-import { ffi, getInt, requireFfi, setInt } from './ffi.js';
+import { type Ffi, ffi, getInt, requireFfi, setInt } from './ffi.js';
 import { assertSocket, noFdError, socketFd, tcpOwner } from './socket.js';
 
 /**
@@ -15,13 +15,8 @@ import { assertSocket, noFdError, socketFd, tcpOwner } from './socket.js';
 export function setLinearTimeouts(socket: net.Socket, on: boolean): boolean | undefined {
   assertSocket(socket, 'setLinearTimeouts');
   const f = requireFfi('set TCP_THIN_LINEAR_TIMEOUTS');
-  const option = f.options.TCP_THIN_LINEAR_TIMEOUTS;
-  if (option === undefined) return undefined;
-  const owner = tcpOwner(socket);
-  const fd = socketFd(owner);
-  if (fd < 0) throw noFdError(socket, owner, 'setLinearTimeouts');
-  setInt(fd, f.options.IPPROTO_TCP, option, on ? 1 : 0, 'TCP_THIN_LINEAR_TIMEOUTS');
-  return getInt(fd, f.options.IPPROTO_TCP, option, 'TCP_THIN_LINEAR_TIMEOUTS') !== 0;
+  const held = setTcpInt(socket, 'setLinearTimeouts', f, 'TCP_THIN_LINEAR_TIMEOUTS', on ? 1 : 0);
+  return held === undefined ? undefined : held !== 0;
 }
 
 /**
@@ -34,11 +29,26 @@ export function setLinearTimeouts(socket: net.Socket, on: boolean): boolean | un
 export function setNotSentLowat(socket: net.Socket, bytes: number): number | undefined {
   assertSocket(socket, 'setNotSentLowat');
   const f = ffi();
-  const option = f?.options.TCP_NOTSENT_LOWAT;
-  if (f === undefined || option === undefined) return undefined;
+  return f === undefined ? undefined : setTcpInt(socket, 'setNotSentLowat', f, 'TCP_NOTSENT_LOWAT', bytes);
+}
+
+/**
+ * Sets an IPPROTO_TCP int option on the TCP socket under `socket` (checked by the caller) and reads it back;
+ * undefined where this platform has no such option. Throws for a socket without a file descriptor, or when
+ * the kernel refuses.
+ */
+function setTcpInt(
+  socket: net.Socket,
+  caller: string,
+  f: Ffi,
+  name: 'TCP_THIN_LINEAR_TIMEOUTS' | 'TCP_NOTSENT_LOWAT',
+  value: number,
+): number | undefined {
+  const option = f.options[name];
+  if (option === undefined) return undefined;
   const owner = tcpOwner(socket);
   const fd = socketFd(owner);
-  if (fd < 0) throw noFdError(socket, owner, 'setNotSentLowat');
-  setInt(fd, f.options.IPPROTO_TCP, option, bytes, 'TCP_NOTSENT_LOWAT');
-  return getInt(fd, f.options.IPPROTO_TCP, option, 'TCP_NOTSENT_LOWAT');
+  if (fd < 0) throw noFdError(socket, owner, caller);
+  setInt(fd, f.options.IPPROTO_TCP, option, value, name);
+  return getInt(fd, f.options.IPPROTO_TCP, option, name);
 }

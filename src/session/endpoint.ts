@@ -522,9 +522,7 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     if (this.fragments !== undefined) {
       this.fragments.push(payload);
       whole = Buffer.concat(this.fragments, total);
-      this.fragments = undefined;
-      this.fragmentBytes = 0;
-      this.fragmentCost = 0;
+      this.dropFragments();
     }
     let message: T;
     if (this.codec === undefined) message = whole as T;
@@ -547,8 +545,7 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
         bytes: messageCost,
       });
       this.heldBytes += messageCost;
-      this.wake?.();
-      this.wake = undefined;
+      this.wakeIterator();
       this.grant(transport);
       return;
     }
@@ -668,6 +665,18 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     this.maybeDrain();
   }
 
+  private dropHeld(): void {
+    this.held = undefined;
+    this.heldBytes = 0;
+  }
+
+  /** A pulling iterator waiting for a message (or for the end) looks again. */
+  private wakeIterator(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
   /** A message half received on a connection that ended: its fragments are sent again whole. */
   private dropFragments(): void {
     this.fragments = undefined;
@@ -759,8 +768,7 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     this.writingOffset = 0;
     // Messages of the lost session that waited for a paused application: the server already reported them
     // unconfirmed (they were never acknowledged).
-    this.held = undefined;
-    this.heldBytes = 0;
+    this.dropHeld();
     const unconfirmed = held.filter((m) => m.seq <= written);
     const unsent = held.filter((m) => m.seq > written);
     if (unsent.length > 0) {
@@ -842,10 +850,8 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
       this.silenced = true;
       this.clearAckTimer();
       // Never delivered, never acknowledged: the peer reports them 'unconfirmed'.
-      this.held = undefined;
-      this.heldBytes = 0;
-      this.wake?.();
-      this.wake = undefined;
+      this.dropHeld();
+      this.wakeIterator();
     }
     (this.emit as (name: string, ...args: unknown[]) => boolean)(name, ...args);
   }

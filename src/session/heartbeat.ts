@@ -82,10 +82,9 @@ export class Heartbeat {
     this.detector?.heard(now);
   }
 
-  /** A PING went out at `now`. */
+  /** A PING went out at `now` (its write counts as sent(), as every write does). */
   pinged(now: number): void {
     this.lastPingAt = now;
-    this.lastSentAt = now;
   }
 
   /** Something went out to the peer at `now` (a frame, a batch of DATA). */

@@ -277,13 +277,17 @@ export class Transport implements SweepMember {
 
   /** Writes a control frame (WINDOW) now, with an ACK in front when one is due. */
   sendControl(frame: Buffer): void {
-    if (this.state === 'open') this.writeWithAck(frame);
+    if (this.state === 'open') this.writeWithAck(frame, this.clock.now());
   }
 
   /** Writes an ACK now. */
   sendAck(seq: number): void {
-    if (this.state !== 'open' || !this.socket.writable) return;
-    this.beat?.sent(this.clock.now());
+    if (this.state === 'open' && this.socket.writable) this.writeAck(seq, this.clock.now());
+  }
+
+  /** An ACK on its own; what the peer hears of this side at `now`. */
+  private writeAck(seq: number, now: number): void {
+    this.beat?.sent(now);
     this.socket.write(encodeAck(seq));
   }
 
@@ -340,10 +344,7 @@ export class Transport implements SweepMember {
     if (error !== undefined) this.refuse(error);
     else if (this.state === 'open' && this.socket.writable) {
       const due = this.handler.ackDue(false);
-      if (due > 0) {
-        beat?.sent(now);
-        this.socket.write(encodeAck(due));
-      }
+      if (due > 0) this.writeAck(due, now);
     }
   }
 
@@ -387,7 +388,7 @@ export class Transport implements SweepMember {
         const beat = this.beat;
         if (beat === undefined) return this.violation('PING before the handshake completed');
         if (this.state !== 'open' || this.tooManyPings(beat)) return;
-        this.writeWithAck(encodePong(frame.id, frame.timestamp));
+        this.writeWithAck(encodePong(frame.id, frame.timestamp), this.lastHeardAt);
         if (beat.params.mode === 'passive') {
           const every = beat.params.rttSampleEvery ?? 0;
           if (every > 0 && this.lastHeardAt - beat.lastPingAt >= every) this.ping(beat, this.lastHeardAt);
@@ -473,7 +474,7 @@ export class Transport implements SweepMember {
   private tooManyPings(beat: Heartbeat, what = 'PINGs'): boolean {
     const now = this.lastHeardAt; // this chunk's arrival time
     const params = beat.params;
-    const windowMs = Math.min(params.interval, 1000);
+    const windowMs = pingWindowMs(params);
     const capacity = 2 * params.maxPingsPerInterval;
     const refilled =
       this.pingMilliTokens +
@@ -491,11 +492,12 @@ export class Transport implements SweepMember {
     return true;
   }
 
-  private writeWithAck(frame: Buffer): void {
+  /** Writes `frame` at `now` (the caller's time: no clock read on the heartbeat's path), an ACK in front when due. */
+  private writeWithAck(frame: Buffer, now: number): void {
     // The socket ends itself on the peer's FIN (allowHalfOpen false): nothing more can go out, and no ACK
     // is counted as sent.
     if (!this.socket.writable) return;
-    this.beat?.sent(this.clock.now());
+    this.beat?.sent(now);
     const due = this.handler.ackDue(true);
     this.socket.write(due > 0 ? Buffer.concat([encodeAck(due), frame]) : frame);
   }
@@ -513,7 +515,7 @@ export class Transport implements SweepMember {
   private ping(beat: Heartbeat, now: number): void {
     beat.pinged(now);
     this.pingId = (this.pingId + 1) >>> 0;
-    this.writeWithAck(encodePing(this.pingId, microsNow(this.clock)));
+    this.writeWithAck(encodePing(this.pingId, microsNow(this.clock)), now);
   }
 
   private disarm(): void {
@@ -613,7 +615,7 @@ export class Transport implements SweepMember {
       this.pingMilliTokens =
         1000 *
         (2 * params.maxPingsPerInterval +
-          Math.ceil(lateMs / Math.min(params.interval, 1000)) * params.maxPingsPerInterval);
+          Math.ceil(lateMs / pingWindowMs(params)) * params.maxPingsPerInterval);
     }
   }
 
@@ -701,6 +703,11 @@ export class Transport implements SweepMember {
     };
     this.handler.onEnd(report, this);
   }
+}
+
+/** The PING allowance's window (see tooManyPings): one interval, never longer than a second, in ms. */
+function pingWindowMs(params: LivenessParams): number {
+  return Math.min(params.interval, 1000);
 }
 
 /** This process's monotonic clock in µs, mod 2^32: what a PING carries. */
