@@ -6,13 +6,8 @@ import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { escapeControls } from '../../src/cli/escape.js';
 import { deathLine } from '../../src/cli/table.js';
-import {
-  encodeData,
-  encodeFrame,
-  encodeGoaway,
-  encodePreface,
-  type Frame,
-} from '../../src/protocol/index.js';
+import { encodeData, encodeGoaway, encodePreface } from '../../src/protocol/index.js';
+import { hello } from '../helpers/peer.js';
 import { jsonLines, startCli } from './helpers.js';
 
 /** What a hostile peer would like an operator's terminal to do: clear it, fake a line, set the clipboard. */
@@ -66,21 +61,10 @@ describe('lifeline serve and a hostile peer', () => {
 
   /** Says HELLO, sends one DATA frame with `text`, then GOAWAY normal with `text` as its reason. */
   async function hostileSession(port: number, text: string): Promise<void> {
-    const hello: Frame = {
-      type: 'hello',
-      interval: 0,
-      timeout: 0,
-      maxFrame: 1 << 20,
-      maxMessage: 1 << 20,
-      window: 4 << 20,
-      lastReceived: 0,
-      token: Buffer.alloc(0),
-      credentials: Buffer.alloc(0),
-    };
     const socket = net.connect(port, '127.0.0.1');
     socket.on('error', () => {});
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(Buffer.concat([encodePreface(), encodeFrame(hello)]));
+    socket.write(Buffer.concat([encodePreface(), hello()]));
     await new Promise((resolve) => socket.once('data', resolve)); // the WELCOME
     socket.end(Buffer.concat([encodeData(1, Buffer.from(text)), encodeGoaway('normal', text, 0)]));
     await new Promise((resolve) => socket.once('close', resolve));

@@ -8,15 +8,14 @@ import {
   Decoder,
   encodeAck,
   encodeData,
-  encodeFrame,
   encodeGoaway,
   encodePing,
   encodePong,
   encodePreface,
-  type Frame,
   GoawayCode,
   type GoawayName,
 } from '../../src/protocol/index.js';
+import { hello as encodeHello } from '../helpers/peer.js';
 
 export type Act =
   | {
@@ -225,18 +224,7 @@ export class HostilePeer {
           : Buffer.from(Array.from({ length: 16 }, () => Math.floor(this.random() * 256)));
     const lastReceived =
       act.lastReceived === 'true' ? this.received : act.lastReceived === 'ahead' ? this.received + 1000 : 0;
-    const frame: Frame = {
-      type: 'hello',
-      interval: 0,
-      timeout: 0,
-      maxFrame: 1 << 20,
-      maxMessage: 1 << 20,
-      window: 4 << 20,
-      lastReceived,
-      token,
-      credentials: Buffer.alloc(act.credentials, 0x63),
-    };
-    return encodeFrame(frame);
+    return encodeHello({ lastReceived, token, credentials: Buffer.alloc(act.credentials, 0x63) });
   }
 
   private read(chunk: Buffer): void {

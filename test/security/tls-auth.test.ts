@@ -8,11 +8,12 @@ import { describe, test } from 'node:test';
 import { connect, type HeartbeatClient } from '../../src/client/client.js';
 import { getKeepAlive, tcpInfo } from '../../src/keepalive/index.js';
 import { Decoder } from '../../src/protocol/decoder.js';
-import { encodeFrame, encodePreface } from '../../src/protocol/encoder.js';
+import { encodePreface } from '../../src/protocol/encoder.js';
 import type { Frame, WelcomeFrame } from '../../src/protocol/frames.js';
 import { createServer, type HeartbeatServer, type ServerOptions } from '../../src/server/server.js';
 import type { Session } from '../../src/server/session.js';
 import { selfSigned } from '../helpers/certs.js';
+import { hello } from '../helpers/peer.js';
 
 /** A fresh 5 s bound for each wait. */
 const within5s = () => ({ signal: AbortSignal.timeout(5000) });
@@ -33,18 +34,7 @@ function closeAll(server: HeartbeatServer, ...clients: HeartbeatClient[]): Promi
 async function rawHello(port: number, token: Buffer, credentials: string): Promise<Frame> {
   const socket = net.connect(port, '127.0.0.1');
   await once(socket, 'connect', within5s());
-  const hello: Frame = {
-    type: 'hello',
-    interval: 0,
-    timeout: 0,
-    maxFrame: 1 << 20,
-    maxMessage: 1 << 20,
-    window: 4 << 20,
-    token,
-    lastReceived: 0,
-    credentials: Buffer.from(credentials),
-  };
-  socket.write(Buffer.concat([encodePreface(), encodeFrame(hello)]));
+  socket.write(Buffer.concat([encodePreface(), hello({ token, credentials: Buffer.from(credentials) })]));
   const decoder = new Decoder();
   const [chunk] = (await once(socket, 'data', within5s())) as [Buffer];
   const frames: Frame[] = [];
