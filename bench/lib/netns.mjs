@@ -5,7 +5,7 @@
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { promisify } from 'node:util';
-import { log } from './proc.mjs';
+import { wireRpc } from './proc.mjs';
 
 const execFileAsync = promisify(execFile);
 
@@ -137,28 +137,5 @@ export function spawnNodeIn(ns, script, args = [], { name = script } = {}) {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, script, ...args], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  child.benchName = name;
-  child.pending = new Map();
-  child.nextId = 1;
-  child.on('message', (msg) => {
-    if (typeof msg?.id === 'number' && child.pending.has(msg.id)) {
-      const { resolve, reject, timer } = child.pending.get(msg.id);
-      child.pending.delete(msg.id);
-      clearTimeout(timer);
-      if (msg.ok) resolve(msg.result);
-      else reject(new Error(`${name}: ${msg.error}`));
-    } else if (msg?.event === 'log') {
-      log(`  ${name}: ${msg.text}`);
-    } else if (msg?.event) {
-      child.emit('bench-event', msg);
-    }
-  });
-  child.on('exit', (code, signal) => {
-    for (const { reject, timer } of child.pending.values()) {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (code ${code}, signal ${signal}) before answering`));
-    }
-    child.pending.clear();
-  });
-  return child;
+  return wireRpc(child, name);
 }

@@ -85,10 +85,19 @@ export function spawnNode(script, args = [], { nodeArgs = [], name = script } = 
     ],
     { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
   );
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return wireRpc(child, name);
+}
+
+/**
+ * Gives a forked child (with an IPC channel) what rpc(), ready() and killAndWait() drive: its pending
+ * requests, answered or rejected when it exits, and its log and bench events. Returns the child.
+ */
+export function wireRpc(child, name) {
   child.benchName = name;
   child.pending = new Map();
   child.nextId = 1;
-  children.add(child);
   child.on('message', (msg) => {
     if (typeof msg?.id === 'number' && child.pending.has(msg.id)) {
       const { resolve, reject, timer } = child.pending.get(msg.id);
@@ -103,7 +112,6 @@ export function spawnNode(script, args = [], { nodeArgs = [], name = script } = 
     }
   });
   child.on('exit', (code, signal) => {
-    children.delete(child);
     for (const { reject, timer } of child.pending.values()) {
       clearTimeout(timer);
       reject(new Error(`${name} exited (code ${code}, signal ${signal}) before answering`));
