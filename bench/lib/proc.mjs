@@ -200,3 +200,8 @@ export async function killAndWait(list, timeoutMs = 5_000) {
   for (const child of list) killChild(child);
   await Promise.all(waits);
 }
+
+/** Rejects with `message` after `ms` (an unref'd timer: it never holds the process): a bound for a wait. */
+export function timeUp(ms, message) {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
+}

@@ -2,6 +2,7 @@
 // a message, measureRtt() (a PING now, the RTT its PONG gives) for the round trip, every 'dead' reported.
 // The client keeps its default reconnect, so a death mid-transfer is counted and the transfer still ends.
 import { closeServer } from '../lib/listen.mjs';
+import { timeUp } from '../lib/proc.mjs';
 import { loadLifeline } from '../systems/lifeline/load.mjs';
 
 const DONE = Buffer.from('done');
@@ -45,14 +46,8 @@ export async function sink({ host, port, interval, timeout, onMessage, onDeath }
 export async function source({ host, port, interval, timeout, onReply, onDeath }) {
   const { connect } = await loadLifeline();
   const client = connect({ host, port, interval, timeout });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('lifeline connect took over 10 s')), 10_000);
-    client.once('connected', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    client.once('error', reject);
-  });
+  // client.ready: the first 'connected', or the error that ended the client first.
+  await Promise.race([client.ready, timeUp(10_000, 'lifeline connect took over 10 s')]);
   client.on('message', () => onReply());
   client.on('dead', (report) => onDeath(plain(report)));
   client.on('error', () => {});
