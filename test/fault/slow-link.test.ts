@@ -193,6 +193,28 @@ function kbitPerS(bytes: number, ms: number): number {
   return Math.round((bytes * 8) / ms);
 }
 
+/**
+ * Every one of the `count` messages reached `who` exactly once and in order (indexes 0..count-1), each with
+ * the content that was sent (`sent`: their sha256, in order).
+ */
+function assertDeliveredOnce(
+  who: string,
+  got: ReadonlyArray<{ [key: string]: unknown }>,
+  count: number,
+  sent: readonly unknown[],
+): void {
+  assert.deepEqual(
+    got.map((e) => e.index),
+    [...Array(count).keys()],
+    `${who} received messages lost, duplicated or out of order`,
+  );
+  assert.deepEqual(
+    got.map((e) => e.sha),
+    sent,
+    `${who} received messages whose content differs from what was sent`,
+  );
+}
+
 describe('slow links (tc tbf), heartbeat interval 1 s / timeout 3 s', { concurrency: false }, () => {
   after(() => {
     if (measured.length) console.log(`# slow-link figures\n${measured.map((l) => `#   ${l}`).join('\n')}`);
@@ -263,17 +285,7 @@ describe('slow links (tc tbf), heartbeat interval 1 s / timeout 3 s', { concurre
           `upload ${amount} at ${kbit} kbit/s: ${(ms / 1000).toFixed(1)} s, ${kbitPerS(count * size, ms)} kbit/s of ` +
             `messages, send() returned false ${progress.blocked} times, ${rtts(rig)}`,
         );
-        const got = rig.peer.events('message');
-        assert.deepEqual(
-          got.map((e) => e.index),
-          [...Array(count).keys()],
-          'the server received messages lost, duplicated or out of order',
-        );
-        assert.deepEqual(
-          got.map((e) => e.sha),
-          sent,
-          'the server received messages whose content differs from what was sent',
-        );
+        assertDeliveredOnce('the server', rig.peer.events('message'), count, sent);
         assert.ok(progress.blocked >= 1, `send() never returned false while ${amount} crawled over the link`);
         await closeCleanly(rig);
       } finally {
@@ -307,15 +319,11 @@ describe('slow links (tc tbf), heartbeat interval 1 s / timeout 3 s', { concurre
           `download ${amount} at ${kbit} kbit/s: ${(ms / 1000).toFixed(1)} s, ${kbitPerS(count * size, ms)} kbit/s of ` +
             `messages, send() returned false ${done.blocked} times, ${rtts(rig)}`,
         );
-        assert.deepEqual(
-          rig.received.map((r) => r.index),
-          [...Array(count).keys()],
-          'the client received messages lost, duplicated or out of order',
-        );
-        assert.deepEqual(
-          rig.received.map((r) => r.sha),
+        assertDeliveredOnce(
+          'the client',
+          rig.received,
+          count,
           rig.peer.events('sent').map((e) => e.sha),
-          'the client received messages whose content differs from what was sent',
         );
         assert.ok(
           Number(done.blocked) >= 1,
@@ -516,17 +524,7 @@ describe('slow links (tc tbf), heartbeat interval 1 s / timeout 3 s', { concurre
         rig,
         eventually(5000, 'the client to hear every message acknowledged', () => rig.client.buffered === 0),
       );
-      const got = rig.peer.events('message');
-      assert.deepEqual(
-        got.map((e) => e.index),
-        [...Array(count).keys()],
-        'lost, duplicated or out of order',
-      );
-      assert.deepEqual(
-        got.map((e) => e.sha),
-        sent,
-        'content differs from what was sent',
-      );
+      assertDeliveredOnce('the server', rig.peer.events('message'), count, sent);
       await closeCleanly(rig);
     } finally {
       await stopRig(rig);
@@ -580,15 +578,11 @@ describe('slow links (tc tbf), heartbeat interval 1 s / timeout 3 s', { concurre
         bufferedMax <= WINDOW + 2 * SIZE,
         `the server buffered ${bufferedMax} bytes for a client whose window is ${WINDOW}: send() did not hold it back`,
       );
-      assert.deepEqual(
-        rig.received.map((r) => r.index),
-        [...Array(count).keys()],
-        'lost, duplicated or out of order',
-      );
-      assert.deepEqual(
-        rig.received.map((r) => r.sha),
+      assertDeliveredOnce(
+        'the client',
+        rig.received,
+        count,
         rig.peer.events('sent').map((e) => e.sha),
-        'content differs from what was sent',
       );
       await closeCleanly(rig);
     } finally {
