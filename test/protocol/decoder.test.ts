@@ -23,6 +23,7 @@ import {
   MIN_MAX_MESSAGE,
   type WelcomeFrame,
 } from '../../src/protocol/index.js';
+import { floorHello } from './vectors.js';
 
 function collect(decoder: Decoder, ...chunks: Buffer[]): { frames: Frame[]; errors: unknown[] } {
   const frames: Frame[] = [];
@@ -34,18 +35,8 @@ function collect(decoder: Decoder, ...chunks: Buffer[]): { frames: Frame[]; erro
 /** Where a DATA frame's flags byte is: after the header and the seq. */
 const FLAGS_AT = HEADER_LENGTH + DATA_SEQ_LENGTH;
 
-/** A HELLO and a WELCOME at the floors, for tests to vary. */
-const hello: HelloFrame = {
-  type: 'hello',
-  interval: 0,
-  timeout: 0,
-  maxFrame: MIN_MAX_FRAME,
-  maxMessage: MIN_MAX_MESSAGE,
-  window: 0,
-  lastReceived: 0,
-  token: Buffer.alloc(0),
-  credentials: Buffer.alloc(0),
-};
+/** A HELLO (shared) and a WELCOME at the floors, for tests to vary. */
+const hello = floorHello;
 const welcome: WelcomeFrame = {
   type: 'welcome',
   interval: 5000,

@@ -17,24 +17,14 @@ import {
   encodeWindow,
   type Frame,
   HEADER_LENGTH,
-  type HelloFrame,
   MAX_SEQ,
   MIN_MAX_FRAME,
   MIN_MAX_MESSAGE,
   type WelcomeFrame,
 } from '../../src/protocol/index.js';
+import { floorHello } from './vectors.js';
 
-const hello: HelloFrame = {
-  type: 'hello',
-  interval: 0,
-  timeout: 0,
-  maxFrame: MIN_MAX_FRAME,
-  maxMessage: MIN_MAX_MESSAGE,
-  window: 0,
-  lastReceived: 0,
-  token: Buffer.alloc(0),
-  credentials: Buffer.alloc(0),
-};
+const hello = floorHello;
 const welcome: WelcomeFrame = {
   type: 'welcome',
   interval: 0,

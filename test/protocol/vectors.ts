@@ -1,6 +1,26 @@
 // Loads test/vectors/frames.json and converts between its JSON frames (byte strings as hex) and Frame objects.
 import { readFileSync } from 'node:fs';
-import type { DecodeError, DecoderOptions, Frame } from '../../src/protocol/index.js';
+import {
+  type DecodeError,
+  type DecoderOptions,
+  type Frame,
+  type HelloFrame,
+  MIN_MAX_FRAME,
+  MIN_MAX_MESSAGE,
+} from '../../src/protocol/index.js';
+
+/** A HELLO at the floors (new session, no proposal, window 0), for tests to vary. */
+export const floorHello: Readonly<HelloFrame> = {
+  type: 'hello',
+  interval: 0,
+  timeout: 0,
+  maxFrame: MIN_MAX_FRAME,
+  maxMessage: MIN_MAX_MESSAGE,
+  window: 0,
+  lastReceived: 0,
+  token: Buffer.alloc(0),
+  credentials: Buffer.alloc(0),
+};
 
 /** A frame as the vectors file writes it: every Buffer field is a lowercase hex string. */
 export type JsonFrame = Record<string, string | number | boolean>;
