@@ -101,8 +101,9 @@ export function cut(
 ): { ruleAt: number; flushedAt: number; discarded: number } {
   ns.partition();
   const ruleAt = performance.now();
-  // One process for both steps, so that little leaves the queue between the rule and the flush. Replacing
-  // the qdisc destroys the old one and the packets it queued (qdisc_reset, net/sched/sch_tbf.c).
+  // One process for both steps, so that little leaves the queue between the rule and the flush. Deleting
+  // the qdisc destroys it and the packets it queued; `replace` with the same kind would only change its
+  // parameters (tbf_change) and keep them, which then still reach the peer for up to `latency` (400 ms).
   const shown = sh([
     'ip',
     'netns',
@@ -110,7 +111,8 @@ export function cut(
     ns.name,
     'sh',
     '-c',
-    `tc -s qdisc show dev ${cable.peerIf} && tc ${tbfArgs(cable.peerIf, rateKbit).join(' ')}`,
+    `tc -s qdisc show dev ${cable.peerIf} && tc qdisc del dev ${cable.peerIf} root && ` +
+      `tc ${tbfArgs(cable.peerIf, rateKbit).join(' ')}`,
   ]);
   return { ruleAt, flushedAt: performance.now(), discarded: parseBacklog(shown) };
 }
