@@ -289,9 +289,21 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
   resume(): void {
     if (!this.pausedFlag) return;
     this.pausedFlag = false;
-    // One message per transition: a listener that pauses again stops the rest (the README's echo does).
-    while (!this.pausedFlag && !this.silenced && this.held !== undefined && this.held.length > 0)
-      this.transact(() => this.deliverHeld());
+    this.drainHeld();
+  }
+
+  /**
+   * Whether a waiting message may be handed to the application now: only while a connection is attached.
+   * Between connections the session's record (in a fleet's store) says what was delivered; a message
+   * delivered after it was saved would be delivered again by the server that continues from it.
+   */
+  private get heldDeliverable(): boolean {
+    return this.transport !== undefined && !this.silenced && this.held !== undefined && this.held.length > 0;
+  }
+
+  /** @internal Delivers waiting messages while not paused, one per transition (a listener may pause again). */
+  drainHeld(): void {
+    while (!this.pausedFlag && this.heldDeliverable) this.transact(() => this.deliverHeld());
   }
 
   /** Hands the oldest waiting message to the application: as 'message', or to `take` (the iterator). */
@@ -422,8 +434,7 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
         // Nothing after 'close': what still waits was never acknowledged, and the peer reports it.
         if (this.silenced) return;
         let message: { value: T } | undefined;
-        if (this.held !== undefined && this.held.length > 0)
-          this.transact(() => this.deliverHeld((m) => (message = { value: m })));
+        if (this.heldDeliverable) this.transact(() => this.deliverHeld((m) => (message = { value: m })));
         if (message !== undefined) {
           yield message.value;
           continue;
@@ -663,6 +674,12 @@ export abstract class Endpoint<T = Buffer> extends EventEmitter<EndpointEvents<T
     this.dropUnsendable();
     this.writePending();
     this.maybeDrain();
+    if (this.held !== undefined && this.held.length > 0) {
+      // What waited while no connection was attached: the iterator looks again, and 'message' events
+      // resume once this transition is over.
+      this.wakeIterator();
+      if (!this.pausedFlag) transport.clock.setImmediate(drainHeldSoon, this);
+    }
   }
 
   private dropHeld(): void {
@@ -888,4 +905,8 @@ function toBuffer(payload: Buffer | Uint8Array): Buffer {
   if (payload instanceof Uint8Array)
     return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   throw new TypeError(`payload must be a Buffer, Uint8Array or string, got ${typeof payload}`);
+}
+
+function drainHeldSoon(endpoint: Endpoint<unknown>): void {
+  endpoint.drainHeld();
 }
